@@ -1,1 +1,44 @@
-//! TODO
+//! gRPC API: tonic services for etcd v3 (`etcdserverpb.KV`, `Maintenance`, `Cluster`, ...).
+//!
+//! This crate is the wire boundary and nothing more, as etcd's `etcdserver/api/v3rpc`:
+//! it validates requests (`validate`), maps errors to etcd's exact strings and gRPC codes
+//! (`errors`), calls a [`Backend`] (implemented by `crates/server`) and fills response
+//! headers. It holds no state of its own.
+
+pub mod backend;
+pub mod cluster;
+pub mod errors;
+pub mod kv;
+pub mod maintenance;
+pub mod validate;
+
+use std::sync::Arc;
+
+pub use backend::Backend;
+pub use errors::EtcdError;
+
+use etcd_proto::etcdserverpb::{
+    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+};
+
+/// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
+pub const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
+
+/// Builds the tonic router with every service this member serves.
+/// `max_request_bytes` is `--max-request-bytes`; oversized raft proposals are rejected by the
+/// server with `etcdserver: request is too large`, as etcd does.
+pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::service::Routes {
+    let max_recv = max_request_bytes.saturating_add(GRPC_OVERHEAD_BYTES);
+    let kv = KvServer::new(kv::KvService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let maintenance = MaintenanceServer::new(maintenance::MaintenanceService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let cluster = ClusterServer::new(cluster::ClusterService::new(backend))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    tonic::service::Routes::new(kv)
+        .add_service(maintenance)
+        .add_service(cluster)
+}

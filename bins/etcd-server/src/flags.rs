@@ -1,0 +1,280 @@
+//! etcd's command-line flags and `ETCD_*` environment variables.
+//!
+//! Go's flag package accepts `-name` as well as `--name`, and boolean flags only as
+//! `--flag` or `--flag=true|false`; both are reproduced. Flags we act on are typed fields;
+//! flags of etcd's that this server accepts but does not act on yet are listed in
+//! [`INERT_FLAGS`] and produce a warning when set, never silence.
+
+use std::ffi::OsString;
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+
+/// etcd flags accepted for compatibility that have no effect yet (warned about when set).
+pub const INERT_FLAGS: &[&str] = &[
+    "config-file",
+    "max-snapshots",
+    "max-wals",
+    "initial-election-tick-advance",
+    "backend-batch-interval",
+    "backend-batch-limit",
+    "grpc-keepalive-min-time",
+    "grpc-keepalive-interval",
+    "grpc-keepalive-timeout",
+    "max-concurrent-streams",
+    "discovery",
+    "discovery-fallback",
+    "discovery-proxy",
+    "discovery-srv",
+    "discovery-srv-name",
+    "strict-reconfig-check",
+    "enable-v2",
+    "pre-vote",
+    "proxy",
+    "proxy-failure-wait",
+    "proxy-refresh-interval",
+    "proxy-dial-timeout",
+    "proxy-write-timeout",
+    "proxy-read-timeout",
+    "client-crl-file",
+    "client-cert-allowed-hostname",
+    "peer-client-cert-auth",
+    "peer-crl-file",
+    "peer-cert-allowed-cn",
+    "peer-cert-allowed-hostname",
+    "experimental-peer-skip-client-san-verification",
+    "logger",
+    "log-output",
+    "log-outputs",
+    "debug",
+    "log-package-levels",
+    "auto-compaction-retention",
+    "auto-compaction-mode",
+    "enable-pprof",
+    "metrics",
+    "auth-token",
+    "bcrypt-cost",
+    "auth-token-ttl",
+    "enable-grpc-gateway",
+    "experimental-initial-corrupt-check",
+    "experimental-corrupt-check-time",
+    "experimental-enable-v2v3",
+    "experimental-backend-bbolt-freelist-type",
+    "experimental-enable-lease-checkpoint",
+    "experimental-enable-lease-checkpoint-persist",
+    "experimental-compaction-batch-limit",
+    "experimental-watch-progress-notify-interval",
+    "experimental-warning-apply-duration",
+    "force-new-cluster",
+    "listen-metrics-urls",
+    "cors",
+    "host-whitelist",
+];
+
+/// Security flags: accepted, but TLS/auth arrive with the security issue; using https URLs
+/// fails at start with a clear error rather than serving plaintext.
+pub const TLS_FLAGS: &[&str] = &[
+    "cert-file",
+    "key-file",
+    "trusted-ca-file",
+    "client-cert-auth",
+    "auto-tls",
+    "peer-cert-file",
+    "peer-key-file",
+    "peer-trusted-ca-file",
+    "peer-auto-tls",
+];
+
+/// Which of the inert flags take no value (booleans in etcd).
+const BOOL_FLAGS: &[&str] = &[
+    "strict-reconfig-check",
+    "enable-v2",
+    "pre-vote",
+    "peer-client-cert-auth",
+    "experimental-peer-skip-client-san-verification",
+    "debug",
+    "enable-pprof",
+    "enable-grpc-gateway",
+    "experimental-initial-corrupt-check",
+    "experimental-enable-v2v3",
+    "experimental-enable-lease-checkpoint",
+    "experimental-enable-lease-checkpoint-persist",
+    "force-new-cluster",
+    "client-cert-auth",
+    "auto-tls",
+    "peer-auto-tls",
+    "unsafe-no-fsync",
+];
+
+/// (flag, default) for flags with a value that we act on.
+const VALUE_FLAGS: &[(&str, &str)] = &[
+    ("name", "default"),
+    ("data-dir", ""),
+    ("wal-dir", ""),
+    ("listen-client-urls", "http://localhost:2379"),
+    ("advertise-client-urls", "http://localhost:2379"),
+    ("listen-peer-urls", "http://localhost:2380"),
+    ("initial-advertise-peer-urls", "http://localhost:2380"),
+    ("initial-cluster", ""),
+    ("initial-cluster-token", "etcd-cluster"),
+    ("initial-cluster-state", "new"),
+    ("snapshot-count", "100000"),
+    ("heartbeat-interval", "100"),
+    ("election-timeout", "1000"),
+    ("max-txn-ops", "128"),
+    ("max-request-bytes", "1572864"),
+    ("quota-backend-bytes", "0"),
+    ("log-level", "info"),
+];
+
+fn env_name(flag: &str) -> String {
+    format!("ETCD_{}", flag.to_uppercase().replace('-', "_"))
+}
+
+fn value_arg(name: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .env(env_name(name))
+        .num_args(1)
+        .action(ArgAction::Set)
+}
+
+fn bool_arg(name: &'static str) -> Arg {
+    Arg::new(name)
+        .long(name)
+        .env(env_name(name))
+        .num_args(0..=1)
+        .require_equals(true)
+        .default_missing_value("true")
+        .value_parser([
+            "true", "false", "1", "0", "t", "f", "TRUE", "FALSE", "True", "False",
+        ])
+        .action(ArgAction::Set)
+}
+
+pub fn command() -> Command {
+    let mut cmd = Command::new("etcd-server")
+        .about("etcd-compatible key-value store member (drop-in for etcd v3)")
+        .disable_version_flag(true)
+        .arg(
+            Arg::new("version")
+                .long("version")
+                .action(ArgAction::SetTrue),
+        );
+    for (name, _) in VALUE_FLAGS {
+        cmd = cmd.arg(value_arg(name));
+    }
+    for name in INERT_FLAGS.iter().chain(TLS_FLAGS) {
+        cmd = cmd.arg(
+            if BOOL_FLAGS.contains(name) {
+                bool_arg(name)
+            } else {
+                value_arg(name)
+            }
+            .hide(true),
+        );
+    }
+    cmd.arg(bool_arg("unsafe-no-fsync"))
+}
+
+/// Go's flag package accepts a single leading dash for long flags: `-name x` == `--name x`.
+pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| match a.to_str() {
+            Some(s) if i > 0 && s.len() > 2 && s.starts_with('-') && !s.starts_with("--") => {
+                OsString::from(format!("-{s}"))
+            }
+            _ => a,
+        })
+        .collect()
+}
+
+pub fn is_true(m: &ArgMatches, name: &str) -> bool {
+    matches!(
+        m.get_one::<String>(name).map(String::as_str),
+        Some("true" | "1" | "t" | "TRUE" | "True")
+    )
+}
+
+pub fn value<'a>(m: &'a ArgMatches, name: &str) -> &'a str {
+    m.get_one::<String>(name)
+        .map(String::as_str)
+        .or_else(|| {
+            VALUE_FLAGS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+        })
+        .unwrap_or("")
+}
+
+/// Flags explicitly set (command line or env) among `names`.
+pub fn set_flags<'a>(m: &ArgMatches, names: &[&'a str]) -> Vec<&'a str> {
+    names
+        .iter()
+        .copied()
+        .filter(|n| m.value_source(n).is_some())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<ArgMatches, clap::Error> {
+        command().try_get_matches_from(normalize_args(args.iter().map(OsString::from)))
+    }
+
+    #[test]
+    fn single_dash_and_double_dash_and_equals() {
+        let m = parse(&[
+            "etcd",
+            "-name",
+            "n1",
+            "--data-dir=/x",
+            "--snapshot-count",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(value(&m, "name"), "n1");
+        assert_eq!(value(&m, "data-dir"), "/x");
+        assert_eq!(value(&m, "snapshot-count"), "5");
+        assert_eq!(value(&m, "max-request-bytes"), "1572864");
+    }
+
+    #[test]
+    fn bool_flags_take_no_separate_value() {
+        let m = parse(&["etcd", "--client-cert-auth", "--peer-auto-tls=false"]).unwrap();
+        assert!(is_true(&m, "client-cert-auth"));
+        assert!(!is_true(&m, "peer-auto-tls"));
+        assert_eq!(
+            set_flags(&m, TLS_FLAGS),
+            vec!["client-cert-auth", "peer-auto-tls"]
+        );
+    }
+
+    #[test]
+    fn unknown_flags_are_errors() {
+        assert!(parse(&["etcd", "--no-such-flag", "x"]).is_err());
+    }
+
+    #[test]
+    fn e2e_harness_flags_are_accepted() {
+        parse(&[
+            "etcd",
+            "--name",
+            "a",
+            "--experimental-initial-corrupt-check",
+            "--peer-auto-tls",
+            "--auto-tls",
+            "--client-crl-file",
+            "c",
+            "--strict-reconfig-check",
+            "--auth-token",
+            "jwt,pub-key=a",
+            "--quota-backend-bytes",
+            "100",
+        ])
+        .unwrap();
+    }
+}

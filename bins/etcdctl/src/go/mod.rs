@@ -1,0 +1,12 @@
+//! Re-implementations of the Go standard-library behaviour etcdctl's output depends on
+//! (quoting, durations, number parsing, CSV, `fmt.Sscanf`, JSON string escaping,
+//! go-humanize, timestamps), so our bytes match the Go binary's.
+
+pub mod csv;
+pub mod duration;
+pub mod humanize;
+pub mod json;
+pub mod quote;
+pub mod scanf;
+pub mod strconv;
+pub mod time;

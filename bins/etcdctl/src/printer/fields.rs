@@ -1,0 +1,112 @@
+//! `-w fields` (etcdctl's `printer_fields.go`): one `"Name" : value` line per field.
+
+use etcd_proto::etcdserverpb::response_op::Response;
+use etcd_proto::etcdserverpb::{
+    DeleteRangeResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
+    TxnResponse,
+};
+use etcd_proto::mvccpb::KeyValue;
+
+use super::{EpHealth, EpStatus};
+use crate::go::quote::quote;
+use crate::out;
+
+fn kv(pfx: &str, kv: &KeyValue) {
+    out::line(format!("\"{pfx}Key\" : {}", quote(&kv.key)));
+    out::line(format!("\"{pfx}CreateRevision\" : {}", kv.create_revision));
+    out::line(format!("\"{pfx}ModRevision\" : {}", kv.mod_revision));
+    out::line(format!("\"{pfx}Version\" : {}", kv.version));
+    out::line(format!("\"{pfx}Value\" : {}", quote(&kv.value)));
+    out::line(format!("\"{pfx}Lease\" : {}", kv.lease));
+}
+
+/// etcdctl dereferences the header; a missing one prints as zeroes here instead of
+/// crashing.
+fn hdr(h: Option<&ResponseHeader>) {
+    let h = h.cloned().unwrap_or_default();
+    out::line(format!("\"ClusterID\" : {}", h.cluster_id));
+    out::line(format!("\"MemberID\" : {}", h.member_id));
+    out::line(format!("\"Revision\" : {}", h.revision));
+    out::line(format!("\"RaftTerm\" : {}", h.raft_term));
+}
+
+pub fn del(r: &DeleteRangeResponse) {
+    hdr(r.header.as_ref());
+    out::line(format!("\"Deleted\" : {}", r.deleted));
+    for x in &r.prev_kvs {
+        kv("Prev", x);
+    }
+}
+
+pub fn get(r: &RangeResponse) {
+    hdr(r.header.as_ref());
+    for x in &r.kvs {
+        kv("", x);
+    }
+    out::line(format!("\"More\" : {}", r.more));
+    out::line(format!("\"Count\" : {}", r.count));
+}
+
+pub fn put(r: &PutResponse) {
+    hdr(r.header.as_ref());
+    if let Some(x) = &r.prev_kv {
+        kv("Prev", x);
+    }
+}
+
+pub fn txn(r: &TxnResponse) {
+    hdr(r.header.as_ref());
+    out::line(format!("\"Succeeded\" : {}", r.succeeded));
+    for op in &r.responses {
+        match &op.response {
+            Some(Response::ResponseDeleteRange(d)) => del(d),
+            Some(Response::ResponsePut(p)) => put(p),
+            Some(Response::ResponseRange(g)) => get(g),
+            other => out::line(format!("\"Unknown\" : {}", quote(format!("{other:?}").as_bytes()))),
+        }
+    }
+}
+
+pub fn member_list(r: &MemberListResponse) {
+    hdr(r.header.as_ref());
+    for m in &r.members {
+        out::line(format!("\"ID\" : {}", m.id));
+        out::line(format!("\"Name\" : {}", quote(m.name.as_bytes())));
+        for u in &m.peer_ur_ls {
+            out::line(format!("\"PeerURL\" : {}", quote(u.as_bytes())));
+        }
+        for u in &m.client_ur_ls {
+            out::line(format!("\"ClientURL\" : {}", quote(u.as_bytes())));
+        }
+        out::line(format!("\"IsLearner\" : {}", m.is_learner));
+        out::line("");
+    }
+}
+
+pub fn endpoint_health(list: &[EpHealth]) {
+    for h in list {
+        out::line(format!("\"Endpoint\" : {}", quote(h.ep.as_bytes())));
+        out::line(format!("\"Health\" : {}", h.health));
+        out::line(format!("\"Took\" : {}", h.took));
+        out::line(format!("\"Error\" : {}", h.error));
+        out::line("");
+    }
+}
+
+pub fn endpoint_status(list: &[EpStatus]) {
+    for s in list {
+        let r = &s.resp;
+        hdr(r.header.as_ref());
+        out::line(format!("\"Version\" : {}", quote(r.version.as_bytes())));
+        out::line(format!("\"DBSize\" : {}", r.db_size));
+        out::line(format!("\"Leader\" : {}", r.leader));
+        out::line(format!("\"IsLearner\" : {}", r.is_learner));
+        out::line(format!("\"RaftIndex\" : {}", r.raft_index));
+        out::line(format!("\"RaftTerm\" : {}", r.raft_term));
+        out::line(format!("\"RaftAppliedIndex\" : {}", r.raft_applied_index));
+        // Go's `%v` of a []string: `[a b]`.
+        out::line(format!("\"Errors\" : [{}]", r.errors.join(" ")));
+        out::line(format!("\"Endpoint\" : {}", quote(s.ep.as_bytes())));
+        out::line("");
+    }
+}

@@ -1,0 +1,147 @@
+//! `-w json`: Go's `encoding/json` of etcd's gogo-generated structs (snake_case or
+//! camelCase tags as in `rpc.pb.go`, `omitempty` everywhere, `[]byte` as base64).
+
+use etcd_proto::etcdserverpb::response_op::Response;
+use etcd_proto::etcdserverpb::{
+    DeleteRangeResponse, Member, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
+    StatusResponse, TxnResponse,
+};
+use etcd_proto::mvccpb::KeyValue;
+
+use super::{EpHealth, EpStatus};
+use crate::go::json::{array, Obj};
+use crate::out;
+
+/// `printJSON`: the document and a newline.
+pub fn print(doc: &str) {
+    out::line(doc);
+}
+
+fn header(h: &ResponseHeader) -> String {
+    Obj::new()
+        .num("cluster_id", h.cluster_id)
+        .num("member_id", h.member_id)
+        .num("revision", h.revision)
+        .num("raft_term", h.raft_term)
+        .finish()
+}
+
+fn kv(kv: &KeyValue) -> String {
+    Obj::new()
+        .bytes_omit("key", &kv.key)
+        .num("create_revision", kv.create_revision)
+        .num("mod_revision", kv.mod_revision)
+        .num("version", kv.version)
+        .bytes_omit("value", &kv.value)
+        .num("lease", kv.lease)
+        .finish()
+}
+
+fn kvs(list: &[KeyValue]) -> Vec<String> {
+    list.iter().map(kv).collect()
+}
+
+pub fn range(r: &RangeResponse) -> String {
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .list_omit("kvs", &kvs(&r.kvs))
+        .bool_omit("more", r.more)
+        .num("count", r.count)
+        .finish()
+}
+
+pub fn put(r: &PutResponse) -> String {
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .obj_omit("prev_kv", r.prev_kv.as_ref().map(kv))
+        .finish()
+}
+
+pub fn del(r: &DeleteRangeResponse) -> String {
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .num("deleted", r.deleted)
+        .list_omit("prev_kvs", &kvs(&r.prev_kvs))
+        .finish()
+}
+
+pub fn txn(r: &TxnResponse) -> String {
+    let responses: Vec<String> = r
+        .responses
+        .iter()
+        .map(|op| {
+            // The oneof is an interface field without a json tag: `{"Response":{"ResponsePut":...}}`.
+            let inner = match &op.response {
+                None => "null".to_string(),
+                Some(Response::ResponseRange(x)) => Obj::new().raw("ResponseRange", &range(x)).finish(),
+                Some(Response::ResponsePut(x)) => Obj::new().raw("ResponsePut", &put(x)).finish(),
+                Some(Response::ResponseDeleteRange(x)) => {
+                    Obj::new().raw("ResponseDeleteRange", &del(x)).finish()
+                }
+                Some(Response::ResponseTxn(x)) => Obj::new().raw("ResponseTxn", &txn(x)).finish(),
+            };
+            Obj::new().raw("Response", &inner).finish()
+        })
+        .collect();
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .bool_omit("succeeded", r.succeeded)
+        .list_omit("responses", &responses)
+        .finish()
+}
+
+fn member(m: &Member) -> String {
+    Obj::new()
+        .num("ID", m.id)
+        .str_omit("name", &m.name)
+        .strs_omit("peerURLs", &m.peer_ur_ls)
+        .strs_omit("clientURLs", &m.client_ur_ls)
+        .bool_omit("isLearner", m.is_learner)
+        .finish()
+}
+
+pub fn member_list(r: &MemberListResponse) -> String {
+    let members: Vec<String> = r.members.iter().map(member).collect();
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .list_omit("members", &members)
+        .finish()
+}
+
+fn status(r: &StatusResponse) -> String {
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .str_omit("version", &r.version)
+        .num("dbSize", r.db_size)
+        .num("leader", r.leader)
+        .num("raftIndex", r.raft_index)
+        .num("raftTerm", r.raft_term)
+        .num("raftAppliedIndex", r.raft_applied_index)
+        .strs_omit("errors", &r.errors)
+        .num("dbSizeInUse", r.db_size_in_use)
+        .bool_omit("isLearner", r.is_learner)
+        .finish()
+}
+
+pub fn endpoint_status(list: &[EpStatus]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|s| Obj::new().str("Endpoint", &s.ep).raw("Status", &status(&s.resp)).finish())
+        .collect();
+    array(&items)
+}
+
+pub fn endpoint_health(list: &[EpHealth]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|h| {
+            Obj::new()
+                .str("endpoint", &h.ep)
+                .bool("health", h.health)
+                .str("took", &h.took)
+                .str_omit("error", &h.error)
+                .finish()
+        })
+        .collect();
+    array(&items)
+}

@@ -1,0 +1,246 @@
+//! etcdctl's output formats (`-w simple|fields|json|protobuf|table`), one module each.
+//! [`Printer`] dispatches a response to its format, or fails the way etcdctl does for a
+//! format the response does not support.
+
+mod fields;
+mod json;
+mod protobuf;
+mod simple;
+mod table;
+
+use etcd_proto::etcdserverpb::{
+    DeleteRangeResponse, MemberListResponse, PutResponse, RangeResponse, StatusResponse,
+    TxnResponse,
+};
+
+use crate::exit::{Exit, EXIT_BAD_FEATURE};
+
+/// One `endpoint health` result (etcdctl's `epHealth`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpHealth {
+    /// Endpoint as given.
+    pub ep: String,
+    /// Whether it answered.
+    pub health: bool,
+    /// Go duration text of the probe's time ("" if it could not be probed).
+    pub took: String,
+    /// Error text, "" if healthy.
+    pub error: String,
+}
+
+/// One `endpoint status` result (etcdctl's `epStatus`).
+#[derive(Debug, Clone)]
+pub struct EpStatus {
+    /// Endpoint as given.
+    pub ep: String,
+    /// The Maintenance.Status answer.
+    pub resp: StatusResponse,
+}
+
+/// The selected output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `simple`.
+    Simple,
+    /// `fields`.
+    Fields,
+    /// `json`.
+    Json,
+    /// `protobuf`.
+    Protobuf,
+    /// `table`.
+    Table,
+}
+
+/// A configured printer (etcdctl's `display`).
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    /// Output format.
+    pub format: Format,
+    /// `--hex`: keys and values as `\x..` escapes (simple format only).
+    pub hex: bool,
+    /// `--print-value-only` (simple format only).
+    pub value_only: bool,
+}
+
+impl Printer {
+    /// `NewPrinter(name, isHex)`; `None` for an unknown format.
+    pub fn new(name: &str, hex: bool) -> Option<Printer> {
+        let format = match name {
+            "simple" => Format::Simple,
+            "fields" => Format::Fields,
+            "json" => Format::Json,
+            "protobuf" => Format::Protobuf,
+            "table" => Format::Table,
+            _ => return None,
+        };
+        Some(Printer { format, hex, value_only: false })
+    }
+
+    fn name(&self) -> &'static str {
+        match self.format {
+            Format::Simple => "simple",
+            Format::Fields => "fields",
+            Format::Json => "json",
+            Format::Protobuf => "protobuf",
+            Format::Table => "table",
+        }
+    }
+
+    /// etcdctl's `printerUnsupported`.
+    fn unsupported(&self) -> Exit {
+        Exit::error(EXIT_BAD_FEATURE, format!("{} not supported as output format", self.name()))
+    }
+
+    /// Prints a Range response.
+    pub fn get(&self, r: &RangeResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::get(self, r),
+            Format::Fields => fields::get(r),
+            Format::Json => json::print(&json::range(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a Put response.
+    pub fn put(&self, r: &PutResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::put(self, r),
+            Format::Fields => fields::put(r),
+            Format::Json => json::print(&json::put(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a DeleteRange response.
+    pub fn del(&self, r: &DeleteRangeResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::del(self, r),
+            Format::Fields => fields::del(r),
+            Format::Json => json::print(&json::del(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a Txn response.
+    pub fn txn(&self, r: &TxnResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::txn(self, r),
+            Format::Fields => fields::txn(r),
+            Format::Json => json::print(&json::txn(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a MemberList response.
+    pub fn member_list(&self, r: &MemberListResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::rows(&member_list_table(r).1),
+            Format::Fields => fields::member_list(r),
+            Format::Json => json::print(&json::member_list(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Table => table::print(member_list_table(r)),
+        }
+        Ok(())
+    }
+
+    /// Prints `endpoint health` results.
+    pub fn endpoint_health(&self, list: &[EpHealth]) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::endpoint_health(list),
+            Format::Fields => fields::endpoint_health(list),
+            Format::Json => json::print(&json::endpoint_health(list)),
+            Format::Protobuf => return Err(self.unsupported()),
+            Format::Table => table::print(endpoint_health_table(list)),
+        }
+        Ok(())
+    }
+
+    /// Prints `endpoint status` results.
+    pub fn endpoint_status(&self, list: &[EpStatus]) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::rows(&endpoint_status_table(list).1),
+            Format::Fields => fields::endpoint_status(list),
+            Format::Json => json::print(&json::endpoint_status(list)),
+            Format::Protobuf => return Err(self.unsupported()),
+            Format::Table => table::print(endpoint_status_table(list)),
+        }
+        Ok(())
+    }
+}
+
+/// A table: header and rows.
+type Table = (Vec<&'static str>, Vec<Vec<String>>);
+
+/// `makeMemberListTable`.
+fn member_list_table(r: &MemberListResponse) -> Table {
+    let hdr = vec!["ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"];
+    let rows = r
+        .members
+        .iter()
+        .map(|m| {
+            vec![
+                format!("{:x}", m.id),
+                if m.name.is_empty() { "unstarted" } else { "started" }.to_string(),
+                m.name.clone(),
+                m.peer_ur_ls.join(","),
+                m.client_ur_ls.join(","),
+                m.is_learner.to_string(),
+            ]
+        })
+        .collect();
+    (hdr, rows)
+}
+
+/// `makeEndpointHealthTable`.
+fn endpoint_health_table(list: &[EpHealth]) -> Table {
+    let hdr = vec!["endpoint", "health", "took", "error"];
+    let rows = list
+        .iter()
+        .map(|h| vec![h.ep.clone(), h.health.to_string(), h.took.clone(), h.error.clone()])
+        .collect();
+    (hdr, rows)
+}
+
+/// `makeEndpointStatusTable`.
+fn endpoint_status_table(list: &[EpStatus]) -> Table {
+    let hdr = vec![
+        "endpoint",
+        "ID",
+        "version",
+        "db size",
+        "is leader",
+        "is learner",
+        "raft term",
+        "raft index",
+        "raft applied index",
+        "errors",
+    ];
+    let rows = list
+        .iter()
+        .map(|s| {
+            let member_id = s.resp.header.as_ref().map_or(0, |h| h.member_id);
+            vec![
+                s.ep.clone(),
+                format!("{member_id:x}"),
+                s.resp.version.clone(),
+                crate::go::humanize::bytes(s.resp.db_size as u64),
+                (s.resp.leader == member_id).to_string(),
+                s.resp.is_learner.to_string(),
+                s.resp.raft_term.to_string(),
+                s.resp.raft_index.to_string(),
+                s.resp.raft_applied_index.to_string(),
+                s.resp.errors.join(", "),
+            ]
+        })
+        .collect();
+    (hdr, rows)
+}

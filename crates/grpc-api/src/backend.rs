@@ -1,0 +1,39 @@
+//! What the gRPC layer needs from a member. `crates/server` implements it; the services in
+//! this crate only validate, call it, and fill response headers.
+
+use etcd_proto::etcdserverpb::{
+    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
+    MemberListResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
+    StatusResponse, TxnRequest, TxnResponse,
+};
+
+use crate::errors::EtcdError;
+
+pub type Result<T> = std::result::Result<T, EtcdError>;
+
+/// One member's request handling. Responses may leave their header empty or set only
+/// `revision`; the services complete it with [`Backend::fill_header`].
+#[tonic::async_trait]
+pub trait Backend: Send + Sync + 'static {
+    async fn range(&self, req: RangeRequest) -> Result<RangeResponse>;
+    async fn put(&self, req: PutRequest) -> Result<PutResponse>;
+    async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse>;
+    async fn txn(&self, req: TxnRequest) -> Result<TxnResponse>;
+    async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse>;
+    async fn status(&self) -> Result<StatusResponse>;
+    async fn member_list(&self) -> Result<MemberListResponse>;
+
+    /// Sets cluster_id, member_id, raft_term, and revision when it is still 0
+    /// (etcd's `header.fill`).
+    fn fill_header(&self, header: &mut ResponseHeader);
+
+    /// Maximum operations per txn branch (`--max-txn-ops`, default 128).
+    fn max_txn_ops(&self) -> usize {
+        128
+    }
+}
+
+/// Fills a response's optional header in place, creating it if absent.
+pub(crate) fn fill(backend: &dyn Backend, header: &mut Option<ResponseHeader>) {
+    backend.fill_header(header.get_or_insert_with(ResponseHeader::default));
+}

@@ -1,0 +1,113 @@
+//! The types the node exchanges with the server: committed entries, the state machine
+//! ([`Applier`]), the network ([`Transport`]) and status snapshots.
+
+/// A committed normal entry with a non-empty payload, handed to the [`Applier`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// Raft log index.
+    pub index: u64,
+    /// Term the entry was proposed in.
+    pub term: u64,
+    /// The proposed bytes.
+    pub data: Vec<u8>,
+}
+
+/// The replicated state machine, driven from the node thread.
+pub trait Applier: Send + 'static {
+    /// Last index durably reflected in the state machine (its consistent index).
+    fn applied_index(&self) -> u64;
+    /// Applies `entries` in order. Must skip entries with `index <= applied_index()`,
+    /// which a restart may deliver again.
+    fn apply(&mut self, entries: Vec<Committed>);
+    /// Makes the state machine durable; called before the WAL below it is purged.
+    fn sync_state(&mut self) -> Result<(), String>;
+    /// A committed membership change took effect (called in log order between `apply`
+    /// calls; a restart may repeat it, like `apply`). The initial members of a new
+    /// cluster arrive this way too, as entries 1..=n. Default: ignored.
+    fn apply_membership(&mut self, change: MembershipChange) {
+        let _ = change;
+    }
+}
+
+/// One change of membership, proposed with [`crate::RaftNode::propose_member_change`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Add a voting member (or promote a learner).
+    AddVoter(u64),
+    /// Add a non-voting member.
+    AddLearner(u64),
+    /// Remove a member.
+    Remove(u64),
+}
+
+/// A committed membership change, as handed to [`Applier::apply_membership`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MembershipChange {
+    /// Raft log index of the change.
+    pub index: u64,
+    /// Term of the entry.
+    pub term: u64,
+    /// What changed (several for a joint change; none when leaving a joint state).
+    pub changes: Vec<MemberChange>,
+    /// The context proposed with the change (e.g. the member's attributes).
+    pub context: Vec<u8>,
+    /// Voters after the change (for a change repeated after a restart: the current
+    /// voters).
+    pub voters: Vec<u64>,
+    /// Learners after the change (same caveat).
+    pub learners: Vec<u64>,
+}
+
+/// Delivers serialized raft messages to peers. Fire and forget: raft retries lost
+/// messages. A single-member cluster never sends any.
+pub trait Transport: Send + 'static {
+    /// Sends `msg` (a protobuf-encoded raft `Message`) to member `to`.
+    fn send(&self, to: u64, msg: Vec<u8>);
+}
+
+/// A transport for a single-member cluster: drops everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoTransport;
+
+impl Transport for NoTransport {
+    fn send(&self, _to: u64, _msg: Vec<u8>) {}
+}
+
+/// The node's raft state, as of the end of its last Ready.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// This member's id.
+    pub id: u64,
+    /// The leader this member knows of (0: none).
+    pub leader_id: u64,
+    /// Current term.
+    pub term: u64,
+    /// Highest index known committed.
+    pub commit_index: u64,
+    /// Highest index handed to the applier (or skipped as empty / conf change).
+    pub applied_index: u64,
+    /// Whether this member is the leader.
+    pub is_leader: bool,
+}
+
+/// Counters of the node's work, for tests and metrics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RaftStats {
+    /// Readies handled.
+    pub readies: u64,
+    /// WAL appends (one per Ready that had something to persist, plus conf states and
+    /// compactions).
+    pub wal_appends: u64,
+    /// WAL fdatasync requests among those appends.
+    pub wal_syncs: u64,
+    /// Proposals handed to raft.
+    pub proposals: u64,
+    /// Proposals raft refused (no leader, leadership transfer): their callers time out.
+    pub proposals_dropped: u64,
+    /// Entries handed to the applier.
+    pub entries_applied: u64,
+    /// Log compactions (each followed by a WAL purge).
+    pub compactions: u64,
+    /// WAL segments deleted by those purges.
+    pub segments_purged: u64,
+}

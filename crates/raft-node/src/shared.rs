@@ -1,0 +1,97 @@
+//! State shared between the [`crate::RaftNode`] handles and the node thread.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use parking_lot::Mutex;
+use raft::eraftpb::{ConfChange, Message};
+use tokio::sync::watch;
+
+use crate::read::ReadWaiter;
+use crate::{RaftStats, RaftStatus};
+
+/// What the handles send to the node thread.
+pub(crate) enum Request {
+    /// Data to append to the log.
+    Propose(Vec<u8>),
+    /// A membership change to append to the log.
+    ProposeConfChange(Box<ConfChange>),
+    /// A message from a peer.
+    Step(Box<Message>),
+    /// A linearizable read waiting for its read index.
+    ReadIndex(ReadWaiter),
+    /// Finish the current Ready and exit.
+    Stop,
+}
+
+/// Published by the node thread, read by the handles.
+pub(crate) struct Shared {
+    pub status: Mutex<RaftStatus>,
+    pub applied: watch::Sender<u64>,
+    pub stopped: AtomicBool,
+    pub counters: Counters,
+}
+
+impl Shared {
+    pub(crate) fn new(status: RaftStatus) -> Shared {
+        let (applied, _) = watch::channel(status.applied_index);
+        Shared {
+            status: Mutex::new(status),
+            applied,
+            stopped: AtomicBool::new(false),
+            counters: Counters::default(),
+        }
+    }
+
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_stopped(&self) {
+        self.stopped.store(true, Ordering::Release);
+    }
+
+    /// Publishes the state at the end of a loop iteration.
+    pub(crate) fn publish(&self, status: RaftStatus) {
+        let applied = status.applied_index;
+        *self.status.lock() = status;
+        self.applied.send_if_modified(|current| {
+            let changed = *current != applied;
+            *current = applied;
+            changed
+        });
+    }
+}
+
+/// Work counters; see [`RaftStats`] for their meaning.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub readies: AtomicU64,
+    pub wal_appends: AtomicU64,
+    pub wal_syncs: AtomicU64,
+    pub proposals: AtomicU64,
+    pub proposals_dropped: AtomicU64,
+    pub entries_applied: AtomicU64,
+    pub compactions: AtomicU64,
+    pub segments_purged: AtomicU64,
+}
+
+impl Counters {
+    /// Adds `n` to `counter` (only the node thread writes, so relaxed is enough).
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> RaftStats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        RaftStats {
+            readies: get(&self.readies),
+            wal_appends: get(&self.wal_appends),
+            wal_syncs: get(&self.wal_syncs),
+            proposals: get(&self.proposals),
+            proposals_dropped: get(&self.proposals_dropped),
+            entries_applied: get(&self.entries_applied),
+            compactions: get(&self.compactions),
+            segments_purged: get(&self.segments_purged),
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The raft log on disk: which WAL records the node writes, and how raft's
+//! [`MemStorage`] is rebuilt from them on start.
+//!
+//! Record kinds (the WAL treats them as opaque):
+//! - [`ENTRY`]: a protobuf raft `Entry`, record index = entry index. An entry rewritten at
+//!   an index truncates the log from there, as raft does ("the last write wins").
+//! - [`HARD_STATE`]: a protobuf `HardState` (term, vote, commit); the last one wins.
+//! - [`CONF_STATE`]: a protobuf `ConfState`, written when a conf change is applied (and
+//!   at bootstrap); record index = the conf change entry's index.
+//! - [`SNAPSHOT`]: a protobuf `SnapshotMetadata` {index, term, conf_state}: written by
+//!   log compaction and when a snapshot from the leader is applied. Entries at or below
+//!   its index are dropped on replay.
+
+use protobuf::Message as _;
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::storage::MemStorage;
+use wal::Record;
+
+use crate::RaftError;
+
+/// A raft log entry.
+pub(crate) const ENTRY: u8 = 1;
+/// The raft hard state.
+pub(crate) const HARD_STATE: u8 = 2;
+/// The membership after a conf change.
+pub(crate) const CONF_STATE: u8 = 3;
+/// A snapshot / compaction point.
+pub(crate) const SNAPSHOT: u8 = 4;
+
+/// Encodes a raft entry.
+pub(crate) fn entry_record(entry: &Entry) -> Result<Record, RaftError> {
+    Ok(Record {
+        kind: ENTRY,
+        index: entry.index,
+        data: entry.write_to_bytes()?,
+    })
+}
+
+/// Encodes a hard state; tagged with its commit index (for purge ordering).
+pub(crate) fn hard_state_record(hs: &HardState) -> Result<Record, RaftError> {
+    Ok(Record {
+        kind: HARD_STATE,
+        index: hs.commit,
+        data: hs.write_to_bytes()?,
+    })
+}
+
+/// Encodes the membership that took effect at `index`.
+pub(crate) fn conf_state_record(index: u64, cs: &ConfState) -> Result<Record, RaftError> {
+    Ok(Record {
+        kind: CONF_STATE,
+        index,
+        data: cs.write_to_bytes()?,
+    })
+}
+
+/// Encodes a snapshot / compaction point.
+pub(crate) fn snapshot_record(meta: &SnapshotMetadata) -> Result<Record, RaftError> {
+    Ok(Record {
+        kind: SNAPSHOT,
+        index: meta.index,
+        data: meta.write_to_bytes()?,
+    })
+}
+
+/// Builds a snapshot carrying only `meta` (the state machine data is not transferred).
+pub(crate) fn snapshot_meta(index: u64, term: u64, conf_state: ConfState) -> SnapshotMetadata {
+    let mut meta = SnapshotMetadata::default();
+    meta.index = index;
+    meta.term = term;
+    meta.set_conf_state(conf_state);
+    meta
+}
+
+/// The raft state found in the WAL.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct Replayed {
+    /// The last snapshot / compaction point, if any.
+    pub snapshot: Option<SnapshotMetadata>,
+    /// Entries after the snapshot, contiguous.
+    pub entries: Vec<Entry>,
+    pub hard_state: HardState,
+    pub conf_state: ConfState,
+    /// Index of the entry whose conf change produced `conf_state` (0: bootstrap).
+    pub conf_index: u64,
+}
+
+impl Replayed {
+    /// Replays WAL records in order. `None` if there are none (first boot).
+    pub(crate) fn from_records(records: Vec<Record>) -> Result<Option<Replayed>, RaftError> {
+        if records.is_empty() {
+            return Ok(None);
+        }
+        let mut out = Replayed::default();
+        for record in records {
+            match record.kind {
+                ENTRY => {
+                    let entry = Entry::parse_from_bytes(&record.data)?;
+                    if entry.index != record.index {
+                        return Err(RaftError::Corrupt(format!(
+                            "entry record tagged {} holds entry {}",
+                            record.index, entry.index
+                        )));
+                    }
+                    out.push_entry(entry)?;
+                }
+                HARD_STATE => out.hard_state = HardState::parse_from_bytes(&record.data)?,
+                CONF_STATE => {
+                    out.conf_state = ConfState::parse_from_bytes(&record.data)?;
+                    out.conf_index = record.index;
+                }
+                SNAPSHOT => {
+                    let mut meta = SnapshotMetadata::parse_from_bytes(&record.data)?;
+                    out.entries.retain(|e| e.index > meta.index);
+                    out.conf_state = meta.take_conf_state();
+                    out.conf_index = meta.index;
+                    out.snapshot = Some(meta);
+                }
+                kind => {
+                    return Err(RaftError::Corrupt(format!(
+                        "unknown wal record kind {kind} at index {}",
+                        record.index
+                    )))
+                }
+            }
+        }
+        out.check_contiguous()?;
+        Ok(Some(out))
+    }
+
+    /// Index of the snapshot (0 without one).
+    pub(crate) fn snapshot_index(&self) -> u64 {
+        self.snapshot.as_ref().map_or(0, |s| s.index)
+    }
+
+    /// Index of the last entry (or of the snapshot).
+    pub(crate) fn last_index(&self) -> u64 {
+        self.entries
+            .last()
+            .map_or(self.snapshot_index(), |e| e.index)
+    }
+
+    /// Appends `entry`, truncating any suffix it overwrites.
+    fn push_entry(&mut self, entry: Entry) -> Result<(), RaftError> {
+        if entry.index <= self.snapshot_index() {
+            return Ok(());
+        }
+        let Some(first) = self.entries.first().map(|e| e.index) else {
+            // The first entry after a purge may start anywhere below the next snapshot
+            // record; check_contiguous validates the start at the end.
+            self.entries.push(entry);
+            return Ok(());
+        };
+        let last = self.last_index();
+        if entry.index > last + 1 {
+            return Err(RaftError::Corrupt(format!(
+                "gap in the raft log: entry {} follows entry {last}",
+                entry.index
+            )));
+        }
+        if entry.index <= first {
+            self.entries.clear();
+        } else {
+            self.entries.truncate((entry.index - first) as usize);
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+
+    /// The entries must start right after the snapshot (or at 1 without one).
+    fn check_contiguous(&self) -> Result<(), RaftError> {
+        match self.entries.first() {
+            Some(first) if first.index != self.snapshot_index() + 1 => {
+                Err(RaftError::Corrupt(format!(
+                    "the raft log starts at entry {} but its snapshot is at {}",
+                    first.index,
+                    self.snapshot_index()
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes the log consistent with a state machine that has applied up to `applied`,
+    /// and returns the applied index raft should start from.
+    ///
+    /// Entries at or below the snapshot were applied before the compaction, so the
+    /// result is at least the snapshot index. Applied entries were committed, so the
+    /// commit index is raised to it. A state machine ahead of the log is an error: new
+    /// entries would reuse indexes it believes applied.
+    pub(crate) fn reconcile_applied(&mut self, applied: u64) -> Result<u64, RaftError> {
+        let applied = applied.max(self.snapshot_index());
+        let last = self.last_index();
+        if applied > last {
+            return Err(RaftError::Corrupt(format!(
+                "the state machine has applied index {applied} but the raft log ends at {last}"
+            )));
+        }
+        let hs = &mut self.hard_state;
+        hs.commit = hs.commit.clamp(applied, last);
+        if let Some(snap) = &self.snapshot {
+            hs.term = hs.term.max(snap.term);
+        }
+        Ok(applied)
+    }
+
+    /// Builds raft's in-memory storage.
+    pub(crate) fn into_storage(self) -> Result<MemStorage, RaftError> {
+        let storage = MemStorage::new();
+        {
+            let mut core = storage.wl();
+            if let Some(meta) = self.snapshot {
+                let mut snap = Snapshot::default();
+                snap.set_metadata(meta);
+                core.apply_snapshot(snap)?;
+            }
+            // Contiguous and starting right after the snapshot (checked on replay).
+            core.append(&self.entries)?;
+            core.set_hardstate(self.hard_state);
+            core.set_conf_state(self.conf_state);
+        }
+        Ok(storage)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::Storage;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        let mut e = Entry::default();
+        e.index = index;
+        e.term = term;
+        e.data = format!("{index}@{term}").into_bytes().into();
+        e
+    }
+
+    fn entries(range: std::ops::RangeInclusive<u64>, term: u64) -> Vec<Record> {
+        range
+            .map(|i| entry_record(&entry(i, term)).unwrap())
+            .collect()
+    }
+
+    fn voters(ids: &[u64]) -> ConfState {
+        let mut cs = ConfState::default();
+        cs.voters = ids.to_vec();
+        cs
+    }
+
+    fn hs(term: u64, vote: u64, commit: u64) -> HardState {
+        let mut hs = HardState::default();
+        hs.term = term;
+        hs.vote = vote;
+        hs.commit = commit;
+        hs
+    }
+
+    #[test]
+    fn empty_wal_is_first_boot() {
+        assert_eq!(Replayed::from_records(vec![]).unwrap(), None);
+    }
+
+    #[test]
+    fn later_writes_truncate_conflicting_suffix() {
+        let mut records = vec![conf_state_record(0, &voters(&[1, 2, 3])).unwrap()];
+        records.extend(entries(1..=5, 1));
+        records.extend(entries(4..=4, 2)); // overwrites 4 and drops 5
+        records.push(hard_state_record(&hs(2, 1, 3)).unwrap());
+        let r = Replayed::from_records(records).unwrap().unwrap();
+        let got: Vec<(u64, u64)> = r.entries.iter().map(|e| (e.index, e.term)).collect();
+        assert_eq!(got, vec![(1, 1), (2, 1), (3, 1), (4, 2)]);
+        assert_eq!(r.hard_state, hs(2, 1, 3));
+        assert_eq!(r.conf_state, voters(&[1, 2, 3]));
+
+        let storage = r.into_storage().unwrap();
+        assert_eq!(storage.last_index().unwrap(), 4);
+        assert_eq!(storage.term(4).unwrap(), 2);
+        let state = storage.initial_state().unwrap();
+        assert_eq!(state.hard_state, hs(2, 1, 3));
+        assert_eq!(state.conf_state, voters(&[1, 2, 3]));
+    }
+
+    #[test]
+    fn snapshot_drops_entries_below_it_and_keeps_the_rest() {
+        // A purge left entries from 3 on; the compaction point is 6.
+        let mut records = entries(3..=8, 1);
+        records.push(snapshot_record(&snapshot_meta(6, 1, voters(&[1]))).unwrap());
+        records.extend(entries(9..=10, 1));
+        records.push(hard_state_record(&hs(1, 1, 10)).unwrap());
+        let mut r = Replayed::from_records(records).unwrap().unwrap();
+        assert_eq!(r.snapshot_index(), 6);
+        assert_eq!(r.entries.first().unwrap().index, 7);
+        assert_eq!(r.last_index(), 10);
+        assert_eq!(r.conf_state, voters(&[1]));
+        assert_eq!(r.reconcile_applied(0).unwrap(), 6);
+
+        let storage = r.into_storage().unwrap();
+        assert_eq!(storage.first_index().unwrap(), 7);
+        assert_eq!(storage.term(6).unwrap(), 1);
+        assert_eq!(storage.last_index().unwrap(), 10);
+    }
+
+    #[test]
+    fn gaps_are_corruption() {
+        let mut records = entries(1..=3, 1);
+        records.extend(entries(5..=5, 1));
+        assert!(matches!(
+            Replayed::from_records(records),
+            Err(RaftError::Corrupt(_))
+        ));
+
+        // Entries that do not reach down to the snapshot.
+        let mut records = entries(9..=10, 1);
+        records.push(snapshot_record(&snapshot_meta(6, 1, voters(&[1]))).unwrap());
+        assert!(matches!(
+            Replayed::from_records(records),
+            Err(RaftError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn bad_records_are_errors_not_panics() {
+        let junk = |kind| Record {
+            kind,
+            index: 1,
+            data: vec![0xff, 0xff, 0xff],
+        };
+        for kind in [ENTRY, HARD_STATE, CONF_STATE, SNAPSHOT, 99] {
+            assert!(
+                Replayed::from_records(vec![junk(kind)]).is_err(),
+                "kind {kind}"
+            );
+        }
+        let mut mislabeled = entry_record(&entry(2, 1)).unwrap();
+        mislabeled.index = 3;
+        assert!(Replayed::from_records(vec![mislabeled]).is_err());
+    }
+
+    #[test]
+    fn reconcile_applied_raises_commit_and_rejects_a_state_machine_ahead() {
+        let mut records = entries(1..=10, 1);
+        records.push(hard_state_record(&hs(1, 1, 4)).unwrap());
+        let mut r = Replayed::from_records(records.clone()).unwrap().unwrap();
+        assert_eq!(r.reconcile_applied(7).unwrap(), 7);
+        assert_eq!(r.hard_state.commit, 7);
+
+        let mut r = Replayed::from_records(records).unwrap().unwrap();
+        assert!(matches!(
+            r.reconcile_applied(11),
+            Err(RaftError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,205 @@
+//! The member's request path behind the gRPC services: writes are proposed through raft and
+//! answered when applied; linearizable reads wait for a raft read index to be applied;
+//! serializable reads go straight to the store.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use etcd_proto::etcdserverpb::{
+    request_op::Request, CompactionRequest, CompactionResponse, DeleteRangeRequest,
+    DeleteRangeResponse, InternalRaftRequest, Member, MemberListResponse, PutRequest, PutResponse,
+    RangeRequest, RangeResponse, RequestHeader, RequestOp, ResponseHeader, StatusResponse,
+    TxnRequest, TxnResponse,
+};
+use grpc_api::backend::Result;
+use grpc_api::{Backend, EtcdError};
+use mvcc::{Engine, Store, WriteResponse};
+use prost::Message;
+use raft_node::{RaftError, RaftNode};
+
+use crate::wait::{IdGenerator, Wait};
+
+/// The version this member reports (the etcd API level it is compatible with).
+pub const SERVER_VERSION: &str = "3.4.23";
+
+pub struct EtcdBackend {
+    pub member_id: u64,
+    pub cluster_id: u64,
+    pub members: Vec<Member>,
+    pub raft: RaftNode,
+    pub store: Arc<Store>,
+    pub engine: Arc<dyn Engine>,
+    pub wait: Arc<Wait>,
+    pub ids: IdGenerator,
+    pub max_request_bytes: usize,
+    pub max_txn_ops: usize,
+    /// etcd's request timeout: 5 s + 2 x election timeout.
+    pub request_timeout: Duration,
+}
+
+fn raft_err(e: RaftError) -> EtcdError {
+    match e {
+        RaftError::NotLeader => EtcdError::NotLeader,
+        RaftError::Stopped => EtcdError::Stopped,
+        other => EtcdError::Other(other.to_string()),
+    }
+}
+
+/// Leases arrive with the lease issue; until then no lease exists, so a put that names one
+/// fails exactly as etcd's does for an unknown lease.
+fn check_no_lease(ops: &[RequestOp]) -> Result<()> {
+    for op in ops {
+        match &op.request {
+            Some(Request::RequestPut(p)) if p.lease != 0 => return Err(EtcdError::LeaseNotFound),
+            Some(Request::RequestTxn(t)) => {
+                check_no_lease(&t.success)?;
+                check_no_lease(&t.failure)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+impl EtcdBackend {
+    /// Proposes `req` through raft and waits until it is applied.
+    async fn propose(&self, mut req: InternalRaftRequest) -> Result<WriteResponse> {
+        let id = self.ids.next();
+        req.header = Some(RequestHeader {
+            id,
+            ..Default::default()
+        });
+        let data = req.encode_to_vec();
+        if data.len() > self.max_request_bytes {
+            return Err(EtcdError::RequestTooLarge);
+        }
+        let rx = self.wait.register(id);
+        if let Err(e) = self.raft.propose(data) {
+            self.wait.cancel(id);
+            return Err(raft_err(e));
+        }
+        match tokio::time::timeout(self.request_timeout, rx).await {
+            Ok(Ok(res)) => res,
+            Ok(Err(_)) => Err(EtcdError::Stopped),
+            Err(_) => {
+                self.wait.cancel(id);
+                Err(EtcdError::Timeout)
+            }
+        }
+    }
+
+    /// Linearizable read barrier: wait until the raft read index is applied locally.
+    async fn read_barrier(&self) -> Result<()> {
+        let wait = async {
+            let index = self.raft.read_index().await.map_err(raft_err)?;
+            let mut applied = self.raft.subscribe_applied();
+            while *applied.borrow_and_update() < index {
+                applied.changed().await.map_err(|_| EtcdError::Stopped)?;
+            }
+            Ok(())
+        };
+        tokio::time::timeout(self.request_timeout, wait)
+            .await
+            .unwrap_or(Err(EtcdError::Timeout))
+    }
+
+    fn unexpected(what: &str) -> EtcdError {
+        EtcdError::Other(format!("etcdserver: unexpected response to {what}"))
+    }
+}
+
+#[tonic::async_trait]
+impl Backend for EtcdBackend {
+    async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
+        if !req.serializable {
+            self.read_barrier().await?;
+        }
+        Ok(self.store.range(&req)?)
+    }
+
+    async fn put(&self, req: PutRequest) -> Result<PutResponse> {
+        if req.lease != 0 {
+            return Err(EtcdError::LeaseNotFound);
+        }
+        let r = InternalRaftRequest {
+            put: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            WriteResponse::Put(p) => Ok(p),
+            _ => Err(Self::unexpected("put")),
+        }
+    }
+
+    async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse> {
+        let r = InternalRaftRequest {
+            delete_range: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            WriteResponse::DeleteRange(d) => Ok(d),
+            _ => Err(Self::unexpected("delete range")),
+        }
+    }
+
+    async fn txn(&self, req: TxnRequest) -> Result<TxnResponse> {
+        check_no_lease(&req.success)?;
+        check_no_lease(&req.failure)?;
+        let r = InternalRaftRequest {
+            txn: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            WriteResponse::Txn(t) => Ok(t),
+            _ => Err(Self::unexpected("txn")),
+        }
+    }
+
+    async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse> {
+        let r = InternalRaftRequest {
+            compaction: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            WriteResponse::Compaction(c) => Ok(c),
+            _ => Err(Self::unexpected("compaction")),
+        }
+    }
+
+    async fn status(&self) -> Result<StatusResponse> {
+        let st = self.raft.status();
+        let db_size = self.engine.size_bytes() as i64;
+        Ok(StatusResponse {
+            header: None,
+            version: SERVER_VERSION.to_string(),
+            db_size,
+            leader: st.leader_id,
+            raft_index: st.commit_index,
+            raft_term: st.term,
+            raft_applied_index: st.applied_index,
+            errors: vec![],
+            db_size_in_use: db_size,
+            is_learner: false,
+        })
+    }
+
+    async fn member_list(&self) -> Result<MemberListResponse> {
+        Ok(MemberListResponse {
+            header: None,
+            members: self.members.clone(),
+        })
+    }
+
+    fn fill_header(&self, h: &mut ResponseHeader) {
+        h.cluster_id = self.cluster_id;
+        h.member_id = self.member_id;
+        h.raft_term = self.raft.status().term;
+        if h.revision == 0 {
+            h.revision = self.store.current_revision();
+        }
+    }
+
+    fn max_txn_ops(&self) -> usize {
+        self.max_txn_ops
+    }
+}

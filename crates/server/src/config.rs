@@ -1,0 +1,160 @@
+//! A member's configuration: etcd's flags as plain data, with etcd's defaults.
+//! Parsing of command-line flags and `ETCD_*` env vars lives in `bins/etcd-server`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("invalid URL {0:?}: {1}")]
+    BadUrl(String, String),
+    #[error("--initial-cluster has no entry for --name {0:?} (initial-cluster: {1:?})")]
+    NotInCluster(String, String),
+    #[error("invalid --initial-cluster entry {0:?}: expected name=peer-url")]
+    BadClusterEntry(String),
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// etcd's configuration surface (the subset this member acts on; see `bins/etcd-server` for
+/// every accepted flag).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub name: String,
+    pub data_dir: PathBuf,
+    /// Dedicated WAL directory (`--wal-dir`); default `<data-dir>/member/wal`.
+    pub wal_dir: Option<PathBuf>,
+    pub listen_client_urls: Vec<String>,
+    pub advertise_client_urls: Vec<String>,
+    pub listen_peer_urls: Vec<String>,
+    pub initial_advertise_peer_urls: Vec<String>,
+    /// `name=url,name=url`.
+    pub initial_cluster: String,
+    pub initial_cluster_token: String,
+    pub initial_cluster_state: String,
+    pub snapshot_count: u64,
+    pub heartbeat_interval: Duration,
+    pub election_timeout: Duration,
+    pub max_request_bytes: usize,
+    pub max_txn_ops: usize,
+    pub quota_backend_bytes: i64,
+    /// fdatasync the WAL before acknowledging (always true in production; tests may turn it off).
+    pub wal_sync: bool,
+}
+
+impl Config {
+    /// etcd's defaults for a member called `name` (data dir `<name>.etcd`).
+    pub fn with_name(name: &str) -> Config {
+        Config {
+            name: name.to_string(),
+            data_dir: PathBuf::from(format!("{name}.etcd")),
+            wal_dir: None,
+            listen_client_urls: vec!["http://localhost:2379".into()],
+            advertise_client_urls: vec!["http://localhost:2379".into()],
+            listen_peer_urls: vec!["http://localhost:2380".into()],
+            initial_advertise_peer_urls: vec!["http://localhost:2380".into()],
+            initial_cluster: format!("{name}=http://localhost:2380"),
+            initial_cluster_token: "etcd-cluster".into(),
+            initial_cluster_state: "new".into(),
+            snapshot_count: 100_000,
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout: Duration::from_millis(1000),
+            max_request_bytes: 1536 * 1024,
+            max_txn_ops: 128,
+            quota_backend_bytes: 2 * 1024 * 1024 * 1024,
+            wal_sync: true,
+        }
+    }
+
+    pub fn wal_dir(&self) -> PathBuf {
+        self.wal_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("member").join("wal"))
+    }
+
+    pub fn kv_dir(&self) -> PathBuf {
+        self.data_dir.join("member").join("kv")
+    }
+
+    /// `--initial-cluster` as (name, peer urls) pairs, names in order of first appearance.
+    pub fn initial_members(&self) -> Result<Vec<(String, Vec<String>)>, ConfigError> {
+        let mut members: Vec<(String, Vec<String>)> = Vec::new();
+        for entry in self.initial_cluster.split(',').filter(|e| !e.is_empty()) {
+            let (name, url) = entry
+                .split_once('=')
+                .ok_or_else(|| ConfigError::BadClusterEntry(entry.to_string()))?;
+            parse_url(url)?;
+            match members.iter_mut().find(|(n, _)| n == name) {
+                Some((_, urls)) => urls.push(url.to_string()),
+                None => members.push((name.to_string(), vec![url.to_string()])),
+            }
+        }
+        if !members.iter().any(|(n, _)| *n == self.name) {
+            return Err(ConfigError::NotInCluster(
+                self.name.clone(),
+                self.initial_cluster.clone(),
+            ));
+        }
+        Ok(members)
+    }
+}
+
+/// A listen/advertise URL split into scheme and `host:port`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    pub scheme: String,
+    pub host_port: String,
+}
+
+/// Parses `http://host:port` / `https://host:port` (etcd also accepts a trailing `/`).
+pub fn parse_url(s: &str) -> Result<Url, ConfigError> {
+    let bad = |why: &str| ConfigError::BadUrl(s.to_string(), why.to_string());
+    let (scheme, rest) = s.split_once("://").ok_or_else(|| bad("missing scheme"))?;
+    if !matches!(scheme, "http" | "https" | "unix" | "unixs") {
+        return Err(bad("URL scheme must be http, https, unix, or unixs"));
+    }
+    let host_port = rest.trim_end_matches('/');
+    if host_port.is_empty() {
+        return Err(bad("missing host"));
+    }
+    Ok(Url {
+        scheme: scheme.to_string(),
+        host_port: host_port.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_etcd() {
+        let c = Config::with_name("default");
+        assert_eq!(c.data_dir, PathBuf::from("default.etcd"));
+        assert_eq!(c.max_request_bytes, 1572864);
+        assert_eq!(c.wal_dir(), PathBuf::from("default.etcd/member/wal"));
+        assert_eq!(c.initial_members().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn initial_cluster_parsing() {
+        let mut c = Config::with_name("b");
+        c.initial_cluster = "a=http://h1:2380,b=http://h2:2380,b=http://h3:2380".into();
+        let m = c.initial_members().unwrap();
+        assert_eq!(m[1].1, vec!["http://h2:2380", "http://h3:2380"]);
+        c.name = "z".into();
+        assert!(matches!(
+            c.initial_members(),
+            Err(ConfigError::NotInCluster(..))
+        ));
+        c.initial_cluster = "nonsense".into();
+        assert!(c.initial_members().is_err());
+        assert!(parse_url("ftp://x:1").is_err());
+        assert_eq!(
+            parse_url("http://127.0.0.1:2379/").unwrap().host_port,
+            "127.0.0.1:2379"
+        );
+    }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Installs what the tests need when it is missing:
+# libclang (rocksdb bindings), protoc (only for the third-party etcd-client test crate),
+# real etcd + etcdctl 3.4 (compatibility peers) and cargo-nextest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v clang >/dev/null 2>&1 && ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need_apt+=(libclang-dev clang)
+command -v protoc >/dev/null 2>&1 || need_apt+=(protobuf-compiler)
+[ -x /usr/bin/etcd ] || need_apt+=(etcd-server)
+[ -x /usr/bin/etcdctl ] || need_apt+=(etcd-client)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# Real etcd must not be started by the package's service unit during our tests.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd || true
+fi
+command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
+
+# RocksDB's C++ build is slow: keep build artifacts across runs on the same machine.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/etcd-rs-target}"
+export CARGO_TERM_COLOR=never
+
+cargo build --workspace --bins
+cargo nextest run --workspace --no-fail-fast --profile ci "$@"
