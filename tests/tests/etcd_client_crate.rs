@@ -207,7 +207,22 @@ async fn state_survives_graceful_restart() {
         .get("key", Some(GetOptions::new().with_prefix()))
         .await
         .unwrap();
-    assert_eq!(before.kvs(), after.kvs());
+    let flat = |r: &etcd_client::GetResponse| -> Vec<(Vec<u8>, Vec<u8>, i64, i64, i64)> {
+        r.kvs()
+            .iter()
+            .map(|kv| {
+                (
+                    kv.key().to_vec(),
+                    kv.value().to_vec(),
+                    kv.create_revision(),
+                    kv.mod_revision(),
+                    kv.version(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(flat(&before), flat(&after));
+    assert_eq!(flat(&before).len(), 50);
     assert_eq!(
         before.header().unwrap().revision(),
         after.header().unwrap().revision()

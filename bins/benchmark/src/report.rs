@@ -260,7 +260,7 @@ impl Report {
         let max = counts.iter().copied().max().unwrap_or(0);
         let mut s = String::from("\nResponse time histogram:\n");
         for (bound, count) in bounds.iter().zip(&counts) {
-            let bar_len = if max > 0 { count * BAR_WIDTH / max } else { 0 };
+            let bar_len = (count * BAR_WIDTH).checked_div(max).unwrap_or(0);
             let _ = writeln!(
                 s,
                 "  {} [{count}]\t|{}",

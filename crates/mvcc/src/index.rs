@@ -163,6 +163,15 @@ impl Index {
         available
     }
 
+    /// The revisions at or below `at_rev` a compaction at `at_rev` would keep.
+    pub fn keep(&self, at_rev: i64) -> HashSet<Revision> {
+        let mut available = HashSet::new();
+        for ki in self.tree.values() {
+            ki.keep(at_rev, &mut available);
+        }
+        available
+    }
+
     /// Number of keys in the index (live or with history).
     #[cfg(test)]
     pub fn len(&self) -> usize {

@@ -177,6 +177,23 @@ impl KeyIndex {
         self.generations.drain(..gen_idx);
     }
 
+    /// Adds to `available` the revision holding the key's value at `at_rev`, if the key is
+    /// alive there: what [`KeyIndex::compact`] would keep, without changing anything
+    /// (etcd `keep`, used by HashKV).
+    pub fn keep(&self, at_rev: i64, available: &mut HashSet<Revision>) {
+        if self.is_empty() {
+            return;
+        }
+        let (gen_idx, rev_index) = self.do_compact(at_rev, available);
+        let g = &self.generations[gen_idx];
+        if !g.is_empty()
+            && rev_index == Some(g.revs.len() - 1)
+            && gen_idx != self.generations.len() - 1
+        {
+            available.remove(&g.revs[g.revs.len() - 1]);
+        }
+    }
+
     /// Finds the first generation still alive after `at_rev` and, in it, the position of the
     /// latest revision `<= at_rev` (added to `available`).
     fn do_compact(&self, at_rev: i64, available: &mut HashSet<Revision>) -> (usize, Option<usize>) {
@@ -293,8 +310,11 @@ mod tests {
         ];
         for (at, want_gens, want_avail) in cases {
             let mut ki = sample();
+            let mut kept = HashSet::new();
+            ki.keep(*at, &mut kept);
             let mut avail = HashSet::new();
             ki.compact(*at, &mut avail);
+            assert_eq!(kept, avail, "keep at {at}");
             let gens: Vec<Vec<i64>> = ki
                 .generations
                 .iter()

@@ -19,8 +19,10 @@
 //! etcd's `mvcc/` and `etcdserver/apply.go`.
 
 mod compact;
+mod crc32c;
 mod engine;
 mod errors;
+mod history;
 mod index;
 mod key_index;
 mod range;
@@ -35,6 +37,7 @@ pub use engine::{
     Engine, MemEngine, RocksEngine, WriteBatch, WriteOp, CF_KEY, CF_META, COLUMN_FAMILIES,
 };
 pub use errors::{EngineError, MvccError};
+pub use history::HashKv;
 pub use revision::{Revision, MARKED_REV_BYTES_LEN, REV_BYTES_LEN};
 pub use store::{
     is_txn_read_only, ApplyOutput, Store, META_CONSISTENT_INDEX, META_FINISHED_COMPACT,

@@ -32,7 +32,7 @@ pub(crate) fn range(
     let mut limit = r.limit;
     if r.sort_order != SortOrder::None as i32 || filtered {
         // fetch everything; sort and truncate afterwards
-        limit = limit;
+        limit = 0;
     }
     if limit > 0 {
         // one extra for the `more` flag

@@ -11,7 +11,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::engine::Engine;
 use crate::errors::MvccError;
 use crate::index::Index;
-use crate::read::SnapshotView;
+use crate::read::{ReadView, SnapshotView};
 use crate::revision::{Revision, REV_BYTES_LEN};
 use crate::write::{ApplyBatch, WriteRequest, WriteResponse};
 use crate::{range, restore, txn};
@@ -105,7 +105,7 @@ impl Store {
     /// Serves a Range request at the published state. The header carries only the revision
     /// (the store revision when the read started); the server fills in the rest.
     pub fn range(&self, req: &RangeRequest) -> Result<RangeResponse, MvccError> {
-        range::range(&SnapshotView::new(self), req)
+        self.read(|view| range::range(view, req))
     }
 
     /// Serves a read-only Txn (only Range operations, see [`is_txn_read_only`]) at the
@@ -116,8 +116,30 @@ impl Store {
                 "txn_read given a transaction that writes".into(),
             ));
         }
-        let mut view = SnapshotView::new(self);
-        txn::txn(&mut view, req.clone(), &|_| true)
+        self.read(|view| txn::txn(view, req.clone(), &|_| true))
+    }
+
+    /// Runs `f` on a snapshot of the published state. A read that fails with `Compacted`
+    /// because a compaction finished while it ran (past the revision it read at) is retried
+    /// on a fresh snapshot: a read that was valid when it started never reports it.
+    fn read<T>(
+        &self,
+        f: impl Fn(&mut SnapshotView<'_>) -> Result<T, MvccError>,
+    ) -> Result<T, MvccError> {
+        const ATTEMPTS: usize = 8;
+        let mut attempt = 0;
+        loop {
+            let mut view = SnapshotView::new(self);
+            let started_compact = view.first_rev();
+            match f(&mut view) {
+                Err(MvccError::Compacted)
+                    if attempt + 1 < ATTEMPTS && self.compact_revision() != started_compact =>
+                {
+                    attempt += 1;
+                }
+                res => return res,
+            }
+        }
     }
 
     /// Starts an apply batch (waits for the previous one to finish). See [`ApplyBatch`].

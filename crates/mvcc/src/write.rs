@@ -173,7 +173,7 @@ impl<'a> ApplyBatch<'a> {
     /// Undoes the index changes recorded after `undo[n_undo]` and forgets events from
     /// `n_events` on.
     fn rollback(&mut self, n_events: usize, n_undo: usize) {
-        if false && self.undo.len() > n_undo {
+        if self.undo.len() > n_undo {
             let mut index = self.store.index.write();
             for u in self.undo.drain(n_undo..).rev() {
                 match u {

@@ -51,15 +51,16 @@ pub struct MembershipChange {
     pub changes: Vec<MemberChange>,
     /// The context proposed with the change (e.g. the member's attributes).
     pub context: Vec<u8>,
-    /// Voters after the change (for a change repeated after a restart: the current
-    /// voters).
+    /// Voters after the change, sorted (for a change repeated after a restart: the
+    /// current voters).
     pub voters: Vec<u64>,
     /// Learners after the change (same caveat).
     pub learners: Vec<u64>,
 }
 
 /// Delivers serialized raft messages to peers. Fire and forget: raft retries lost
-/// messages. A single-member cluster never sends any.
+/// messages. Called on the node thread, so it must not block (queue and return). A
+/// single-member cluster never sends any.
 pub trait Transport: Send + 'static {
     /// Sends `msg` (a protobuf-encoded raft `Message`) to member `to`.
     fn send(&self, to: u64, msg: Vec<u8>);

@@ -94,8 +94,10 @@ fn bootstrap(cfg: &RaftConfig, wal: &Wal, applied: u64) -> Result<Replayed, Raft
         );
         return Ok(Replayed::default());
     }
-    let mut conf_state = ConfState::default();
-    conf_state.voters = voters;
+    let conf_state = ConfState {
+        voters,
+        ..ConfState::default()
+    };
     let mut log = Replayed::default();
     let mut records = Vec::new();
     if applied > 0 {

@@ -65,10 +65,7 @@ mod tests {
 
     #[test]
     fn formats_message_and_pairs() {
-        let logger = slog::Logger::root(
-            slog::Fuse(CaptureDrain::default()),
-            slog::o!("raft_id" => 7u64),
-        );
+        let logger = slog::Logger::root(slog::Fuse(CaptureDrain), slog::o!("raft_id" => 7u64));
         slog::info!(logger, "became leader"; "term" => 3u64);
         let got = LAST.with(|l| l.borrow().clone());
         assert_eq!(got, "became leader term=3 raft_id=7");
@@ -78,7 +75,6 @@ mod tests {
         static LAST: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
     }
 
-    #[derive(Default)]
     struct CaptureDrain;
 
     impl Drain for CaptureDrain {

@@ -13,11 +13,12 @@ pub(crate) fn to_conf_change(change: MemberChange, context: Vec<u8>) -> ConfChan
         MemberChange::AddLearner(id) => (ConfChangeType::AddLearnerNode, id),
         MemberChange::Remove(id) => (ConfChangeType::RemoveNode, id),
     };
-    let mut cc = ConfChange::default();
-    cc.set_change_type(kind);
-    cc.node_id = node_id;
-    cc.context = context.into();
-    cc
+    ConfChange {
+        change_type: kind,
+        node_id,
+        context: context.into(),
+        ..ConfChange::default()
+    }
 }
 
 fn member_change(kind: ConfChangeType, node_id: u64) -> MemberChange {
@@ -56,12 +57,13 @@ pub(crate) fn bootstrap_entries(voters: &[u64]) -> Result<Vec<Entry>, RaftError>
         .zip(1u64..)
         .map(|(&id, index)| {
             let cc = to_conf_change(MemberChange::AddVoter(id), Vec::new());
-            let mut entry = Entry::default();
-            entry.set_entry_type(EntryType::EntryConfChange);
-            entry.term = 1;
-            entry.index = index;
-            entry.data = cc.write_to_bytes()?.into();
-            Ok(entry)
+            Ok(Entry {
+                entry_type: EntryType::EntryConfChange,
+                term: 1,
+                index,
+                data: cc.write_to_bytes()?.into(),
+                ..Entry::default()
+            })
         })
         .collect()
 }

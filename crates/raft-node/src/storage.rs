@@ -65,11 +65,12 @@ pub(crate) fn snapshot_record(meta: &SnapshotMetadata) -> Result<Record, RaftErr
 
 /// Builds a snapshot carrying only `meta` (the state machine data is not transferred).
 pub(crate) fn snapshot_meta(index: u64, term: u64, conf_state: ConfState) -> SnapshotMetadata {
-    let mut meta = SnapshotMetadata::default();
-    meta.index = index;
-    meta.term = term;
-    meta.set_conf_state(conf_state);
-    meta
+    SnapshotMetadata {
+        index,
+        term,
+        conf_state: Some(conf_state).into(),
+        ..SnapshotMetadata::default()
+    }
 }
 
 /// The raft state found in the WAL.
@@ -229,11 +230,12 @@ mod tests {
     use raft::Storage;
 
     fn entry(index: u64, term: u64) -> Entry {
-        let mut e = Entry::default();
-        e.index = index;
-        e.term = term;
-        e.data = format!("{index}@{term}").into_bytes().into();
-        e
+        Entry {
+            index,
+            term,
+            data: format!("{index}@{term}").into_bytes().into(),
+            ..Entry::default()
+        }
     }
 
     fn entries(range: std::ops::RangeInclusive<u64>, term: u64) -> Vec<Record> {
@@ -243,17 +245,19 @@ mod tests {
     }
 
     fn voters(ids: &[u64]) -> ConfState {
-        let mut cs = ConfState::default();
-        cs.voters = ids.to_vec();
-        cs
+        ConfState {
+            voters: ids.to_vec(),
+            ..ConfState::default()
+        }
     }
 
     fn hs(term: u64, vote: u64, commit: u64) -> HardState {
-        let mut hs = HardState::default();
-        hs.term = term;
-        hs.vote = vote;
-        hs.commit = commit;
-        hs
+        HardState {
+            term,
+            vote,
+            commit,
+            ..HardState::default()
+        }
     }
 
     #[test]

@@ -114,7 +114,13 @@ impl Worker {
         let mut next_tick = Instant::now() + self.tick_interval;
         loop {
             let mut reads = Vec::new();
-            let stop = match self.requests.recv_deadline(next_tick) {
+            // Work left over from the last iteration's Ready cap must not wait for a tick.
+            let deadline = if self.raw.has_ready() {
+                Instant::now()
+            } else {
+                next_tick
+            };
+            let stop = match self.requests.recv_deadline(deadline) {
                 Ok(request) => self.handle(request, &mut reads) || self.drain(&mut reads),
                 Err(RecvTimeoutError::Timeout) => false,
                 Err(RecvTimeoutError::Disconnected) => true,
@@ -350,13 +356,17 @@ impl Worker {
             self.conf_index = entry.index;
             self.raw.mut_store().wl().set_conf_state(conf_state.clone());
         }
+        let sorted = |mut ids: Vec<u64>| {
+            ids.sort_unstable();
+            ids
+        };
         self.applier.apply_membership(MembershipChange {
             index: entry.index,
             term: entry.term,
             changes,
             context,
-            voters: conf_state.voters,
-            learners: conf_state.learners,
+            voters: sorted(conf_state.voters),
+            learners: sorted(conf_state.learners),
         });
         Ok(())
     }

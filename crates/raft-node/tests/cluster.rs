@@ -208,7 +208,10 @@ fn a_member_added_later_catches_up_from_the_log_and_can_be_removed() {
         applier4.applied_entries(),
         cluster.appliers[0].applied_entries()
     );
-    assert!(added(&applier4));
+    // The change adding it comes after those entries in the log.
+    wait_until(WAIT, "member 4 applying its own addition", || {
+        added(&applier4)
+    });
 
     // Member 4 restarts from its own WAL, still a voter, and follows new writes.
     cluster.stop_member(4);

@@ -100,6 +100,7 @@ fn concurrent_proposals_are_group_committed_and_applied_once_in_order() {
     assert_exactly_once_in_order(&applier, "p", 4, 250);
 
     let stats = node.stats();
+    println!("{stats:?}");
     assert_eq!(stats.proposals, 1000);
     assert_eq!(stats.entries_applied, 1000);
     assert!(
@@ -112,6 +113,62 @@ fn concurrent_proposals_are_group_committed_and_applied_once_in_order() {
     wait_until(WAIT, "status catches up", || {
         node.status().applied_index >= applier.log.lock().applied
     });
+    node.stop();
+}
+
+#[test]
+fn clients_waiting_for_their_writes_share_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let applier = RecordingApplier::default();
+    let node = start(test_config(1, vec![1], dir.path()), &applier);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = node.stats();
+    // 16 clients, each proposing its next write only once its previous one is applied.
+    rt.block_on(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|client| {
+                let node = node.clone();
+                let applier = applier.clone();
+                tokio::spawn(async move {
+                    let mut applied = node.subscribe_applied();
+                    for i in 0..25 {
+                        let data = format!("w/{client}/{i}").into_bytes();
+                        node.propose(data.clone()).unwrap();
+                        let seen = || {
+                            applier
+                                .log
+                                .lock()
+                                .entries
+                                .iter()
+                                .rev()
+                                .any(|e| e.data == data)
+                        };
+                        while !seen() {
+                            tokio::time::timeout(WAIT, applied.changed())
+                                .await
+                                .expect("write applied in time")
+                                .expect("node running");
+                        }
+                    }
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.expect("client task");
+        }
+    });
+    assert_exactly_once_in_order(&applier, "w", 16, 25);
+    let stats = node.stats();
+    let syncs = stats.wal_syncs - before.wal_syncs;
+    println!("{syncs} WAL syncs for 400 waiting proposals; {stats:?}");
+    assert!(
+        syncs < 400,
+        "no group commit: {syncs} syncs for 400 proposals"
+    );
     node.stop();
 }
 
