@@ -28,3 +28,5 @@ export CARGO_TERM_COLOR=never
 
 cargo build --workspace --bins
 cargo nextest run --workspace --no-fail-fast --profile ci "$@"
+# etcd's own e2e tests (the groups that pass) against our binary.
+./scripts/e2e.sh "$CARGO_TARGET_DIR/debug"

@@ -26,12 +26,21 @@ impl Store {
     /// current revision), in revision order, at most `limit` events (`0`: no limit; a limit
     /// never splits a revision's changes). Events are shaped like [`crate::ApplyOutput`]'s.
     /// Fails with `Compacted` if `from_rev` is below the compacted revision.
-    pub fn events(&self, from_rev: i64, to_rev: i64, limit: usize) -> Result<Vec<Event>, MvccError> {
+    pub fn events(
+        &self,
+        from_rev: i64,
+        to_rev: i64,
+        limit: usize,
+    ) -> Result<Vec<Event>, MvccError> {
         let (current, compact) = self.revisions();
         if from_rev < compact {
             return Err(MvccError::Compacted);
         }
-        let to_rev = if to_rev <= 0 { current } else { to_rev.min(current) };
+        let to_rev = if to_rev <= 0 {
+            current
+        } else {
+            to_rev.min(current)
+        };
         let mut events = Vec::new();
         if from_rev > to_rev {
             return Ok(events);
@@ -98,20 +107,21 @@ impl Store {
             let mut h = Crc32c::new();
             h.update(CF_KEY.as_bytes());
             let mut failure = None;
-            self.engine.scan(CF_KEY, &[], &upper.to_bytes(), &mut |k, v| {
-                match Revision::from_key(k) {
-                    Ok((kr, _)) if kr < lower && !keep.is_empty() && !keep.contains(&kr) => {}
-                    Ok(_) => {
-                        h.update(k);
-                        h.update(v);
+            self.engine
+                .scan(CF_KEY, &[], &upper.to_bytes(), &mut |k, v| {
+                    match Revision::from_key(k) {
+                        Ok((kr, _)) if kr < lower && !keep.is_empty() && !keep.contains(&kr) => {}
+                        Ok(_) => {
+                            h.update(k);
+                            h.update(v);
+                        }
+                        Err(e) => {
+                            failure = Some(e);
+                            return false;
+                        }
                     }
-                    Err(e) => {
-                        failure = Some(e);
-                        return false;
-                    }
-                }
-                true
-            })?;
+                    true
+                })?;
             if let Some(e) = failure {
                 return Err(e);
             }

@@ -199,7 +199,10 @@ mod tests {
         assert_eq!(idx.revisions(b"a", Some(b""), 4), vec![r(2), r(3), r(4)]);
         assert_eq!(idx.revisions(b"a", Some(b"c"), 4), vec![r(2), r(3)]);
         assert_eq!(idx.revisions(b"c", Some(b"a"), 4), vec![]);
-        assert_eq!(idx.keys(b"a", Some(b""), 5), vec![b"a".to_vec(), b"c".to_vec()]);
+        assert_eq!(
+            idx.keys(b"a", Some(b""), 5),
+            vec![b"a".to_vec(), b"c".to_vec()]
+        );
         assert_eq!(idx.count(b"", Some(b""), 3), 2);
         assert_eq!(idx.tombstone(b"b", r(6)).unwrap(), None);
         assert_eq!(idx.tombstone(b"zz", r(6)).unwrap(), None);

@@ -240,7 +240,8 @@ mod tests {
     #[test]
     fn get_follows_generations() {
         let ki = sample();
-        let cases: &[(i64, Option<(Revision, Revision, i64)>)] = &[
+        type Case = (i64, Option<(Revision, Revision, i64)>);
+        let cases: &[Case] = &[
             (17, None),
             (16, None),
             (15, Some((r(14, 1), r(14, 0), 2))),
@@ -293,16 +294,45 @@ mod tests {
     /// Compaction results from etcd's TestKeyIndexCompactAndKeep.
     #[test]
     fn compact_matches_etcd() {
-        let cases: &[(i64, Vec<Vec<i64>>, Vec<Revision>)] = &[
-            (1, vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![]),
-            (2, vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![r(2, 0)]),
-            (3, vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![r(2, 0)]),
-            (4, vec![vec![4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![r(4, 0)]),
-            (5, vec![vec![4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![r(4, 0)]),
+        type Case = (i64, Vec<Vec<i64>>, Vec<Revision>);
+        let cases: &[Case] = &[
+            (
+                1,
+                vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![],
+            ),
+            (
+                2,
+                vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![r(2, 0)],
+            ),
+            (
+                3,
+                vec![vec![2, 4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![r(2, 0)],
+            ),
+            (
+                4,
+                vec![vec![4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![r(4, 0)],
+            ),
+            (
+                5,
+                vec![vec![4, 6], vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![r(4, 0)],
+            ),
             (6, vec![vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![]),
             (7, vec![vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![]),
-            (8, vec![vec![8, 10, 12], vec![14, 14, 16], vec![]], vec![r(8, 0)]),
-            (10, vec![vec![10, 12], vec![14, 14, 16], vec![]], vec![r(10, 0)]),
+            (
+                8,
+                vec![vec![8, 10, 12], vec![14, 14, 16], vec![]],
+                vec![r(8, 0)],
+            ),
+            (
+                10,
+                vec![vec![10, 12], vec![14, 14, 16], vec![]],
+                vec![r(10, 0)],
+            ),
             (12, vec![vec![14, 14, 16], vec![]], vec![]),
             (14, vec![vec![14, 16], vec![]], vec![r(14, 1)]),
             (15, vec![vec![14, 16], vec![]], vec![r(14, 1)]),

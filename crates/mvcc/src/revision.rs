@@ -56,7 +56,10 @@ impl Revision {
         let mut sub = [0u8; 8];
         main.copy_from_slice(&key[..8]);
         sub.copy_from_slice(&key[9..REV_BYTES_LEN]);
-        let rev = Revision::new(u64::from_be_bytes(main) as i64, u64::from_be_bytes(sub) as i64);
+        let rev = Revision::new(
+            u64::from_be_bytes(main) as i64,
+            u64::from_be_bytes(sub) as i64,
+        );
         Ok((rev, tombstone))
     }
 }

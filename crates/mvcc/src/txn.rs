@@ -42,7 +42,9 @@ impl TxnOps for SnapshotView<'_> {
     }
 
     fn delete_op(&mut self, _: DeleteRangeRequest) -> Result<DeleteRangeResponse, MvccError> {
-        Err(MvccError::InvalidRequest("delete in a read-only txn".into()))
+        Err(MvccError::InvalidRequest(
+            "delete in a read-only txn".into(),
+        ))
     }
 }
 
@@ -104,7 +106,12 @@ fn branch(rt: &TxnRequest, succeeded: bool) -> &[RequestOp] {
 /// Whether a compare holds for every key in its range (a missing key compares as a zero
 /// `KeyValue`, except that a value compare on a missing key always fails).
 fn apply_compare(view: &impl ReadView, c: &Compare) -> Result<bool, MvccError> {
-    let rr = range_keys(view, &c.key, range_end(&c.range_end), RangeOptions::default())?;
+    let rr = range_keys(
+        view,
+        &c.key,
+        range_end(&c.range_end),
+        RangeOptions::default(),
+    )?;
     if rr.kvs.is_empty() {
         if c.target == CompareTarget::Value as i32 {
             return Ok(false);

@@ -62,7 +62,10 @@ pub(crate) fn header(revision: i64) -> Option<ResponseHeader> {
 #[derive(Debug)]
 enum Undo {
     /// A put recorded as `events[event]`; `prev` is the key's previous last modification.
-    Put { event: usize, prev: Option<Revision> },
+    Put {
+        event: usize,
+        prev: Option<Revision>,
+    },
     /// A delete recorded as `events[event]`.
     Tombstone { event: usize, prev: Revision },
 }
@@ -136,7 +139,9 @@ impl<'a> ApplyBatch<'a> {
             batch: self,
         };
         let res = match req {
-            WriteRequest::Put(p) => tw.put_request(p, Some(lease_exists)).map(WriteResponse::Put),
+            WriteRequest::Put(p) => tw
+                .put_request(p, Some(lease_exists))
+                .map(WriteResponse::Put),
             WriteRequest::DeleteRange(d) => tw.delete_range(d).map(WriteResponse::DeleteRange),
             WriteRequest::Txn(t) => txn::txn(&mut tw, t, lease_exists).map(WriteResponse::Txn),
             WriteRequest::Compaction(c) => tw.batch.compaction(c).map(WriteResponse::Compaction),
@@ -177,7 +182,9 @@ impl<'a> ApplyBatch<'a> {
             let mut index = self.store.index.write();
             for u in self.undo.drain(n_undo..).rev() {
                 match u {
-                    Undo::Put { event, prev } => index.undo_put(event_key(&self.events[event]), prev),
+                    Undo::Put { event, prev } => {
+                        index.undo_put(event_key(&self.events[event]), prev)
+                    }
                     Undo::Tombstone { event, prev } => {
                         index.undo_tombstone(event_key(&self.events[event]), prev)
                     }
@@ -194,7 +201,10 @@ impl<'a> ApplyBatch<'a> {
     pub fn commit(mut self, applied_index: u64) -> Result<(Vec<Event>, i64), MvccError> {
         let mut wb = WriteBatch::new();
         for (ev, rev) in self.events.iter().zip(&self.event_revs) {
-            let kv = ev.kv.as_ref().ok_or_else(|| MvccError::Corrupt("event without kv".into()))?;
+            let kv = ev
+                .kv
+                .as_ref()
+                .ok_or_else(|| MvccError::Corrupt("event without kv".into()))?;
             if ev.r#type == EventType::Delete as i32 {
                 let tomb = KeyValue {
                     key: kv.key.clone(),
@@ -285,7 +295,10 @@ impl WriteTxn<'_, '_> {
             let idx_rev = Revision::new(rev, self.changes);
             let prev = self.batch.store.index.write().tombstone(k, idx_rev)?;
             let prev = prev.ok_or_else(|| {
-                MvccError::Corrupt(format!("cannot tombstone live key {:?}", String::from_utf8_lossy(k)))
+                MvccError::Corrupt(format!(
+                    "cannot tombstone live key {:?}",
+                    String::from_utf8_lossy(k)
+                ))
             })?;
             let kv = KeyValue {
                 key: k.clone(),
@@ -361,7 +374,10 @@ impl WriteTxn<'_, '_> {
     }
 
     /// A DeleteRange request (etcd `applierV3backend.DeleteRange`).
-    pub fn delete_range(&mut self, d: DeleteRangeRequest) -> Result<DeleteRangeResponse, MvccError> {
+    pub fn delete_range(
+        &mut self,
+        d: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse, MvccError> {
         let end = range_end(&d.range_end);
         let prev_kvs = if d.prev_kv {
             range_keys(self, &d.key, end, RangeOptions::default())?.kvs

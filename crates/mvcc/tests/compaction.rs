@@ -3,12 +3,12 @@
 mod common;
 
 use common::*;
-use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest, TxnRequest};
 use etcd_proto::etcdserverpb::request_op::Request;
 use etcd_proto::etcdserverpb::RequestOp;
+use etcd_proto::etcdserverpb::{CompactionRequest, RangeRequest, TxnRequest};
 use mvcc::{
-    MvccError, Revision, Store, WriteBatch, WriteRequest, CF_KEY, CF_META,
-    META_FINISHED_COMPACT, META_SCHEDULED_COMPACT,
+    MvccError, Revision, Store, WriteBatch, WriteRequest, CF_KEY, CF_META, META_FINISHED_COMPACT,
+    META_SCHEDULED_COMPACT,
 };
 
 engine_tests!(
@@ -148,9 +148,13 @@ fn interrupted_compaction_finishes_on_open(env: &Env) {
     put(&s, "a", "1");
     put(&s, "a", "2");
     put(&s, "a", "3"); // 4
-    // as if the process died after persisting the scheduled compaction, before compacting
+                       // as if the process died after persisting the scheduled compaction, before compacting
     let mut wb = WriteBatch::new();
-    wb.put(CF_META, META_SCHEDULED_COMPACT, Revision::new(3, 0).to_bytes());
+    wb.put(
+        CF_META,
+        META_SCHEDULED_COMPACT,
+        Revision::new(3, 0).to_bytes(),
+    );
     s.engine().write(wb, false).unwrap();
     let s = env.restart(s, true);
     assert_eq!(s.compact_revision(), 3);

@@ -13,7 +13,10 @@ use mvcc::{
 };
 use parking_lot::Mutex;
 
-engine_tests!(restart_restores_everything, restart_without_flush_after_clean_close);
+engine_tests!(
+    restart_restores_everything,
+    restart_without_flush_after_clean_close
+);
 
 fn history(s: &Store) -> Vec<Vec<etcd_proto::mvccpb::KeyValue>> {
     (s.compact_revision().max(1)..=s.current_revision())
@@ -64,7 +67,11 @@ fn restart_restores_everything(env: &Env) {
 fn restart_without_flush_after_clean_close(env: &Env) {
     let s = env.open();
     workload(&s);
-    let (rev, ci, now) = (s.current_revision(), s.consistent_index(), dump(&s, 0).unwrap());
+    let (rev, ci, now) = (
+        s.current_revision(),
+        s.consistent_index(),
+        dump(&s, 0).unwrap(),
+    );
     let s = env.restart(s, false);
     assert_eq!((s.current_revision(), s.consistent_index()), (rev, ci));
     assert_eq!(dump(&s, 0).unwrap(), now);
@@ -75,7 +82,14 @@ fn empty_store_reopens_empty() {
     let env = Env::rocks();
     let s = env.open();
     let s = env.restart(s, false);
-    assert_eq!((s.current_revision(), s.compact_revision(), s.consistent_index()), (1, -1, 0));
+    assert_eq!(
+        (
+            s.current_revision(),
+            s.compact_revision(),
+            s.consistent_index()
+        ),
+        (1, -1, 0)
+    );
     assert_eq!(dump(&s, 0).unwrap(), vec![]);
 }
 
@@ -218,11 +232,15 @@ fn extra_writes_commit_with_the_batch() {
     let s = Store::open(Arc::new(MemEngine::new())).unwrap();
     let mut b = s.begin();
     b.apply(WriteRequest::Put(put_req("a", "1"))).unwrap();
-    b.extra_writes().put("lease", b"id".to_vec(), b"data".to_vec());
+    b.extra_writes()
+        .put("lease", b"id".to_vec(), b"data".to_vec());
     assert_eq!(s.engine().get("lease", b"id").unwrap(), None);
     let (events, rev) = b.commit(7).unwrap();
     assert_eq!((events.len(), rev), (1, 2));
-    assert_eq!(s.engine().get("lease", b"id").unwrap(), Some(b"data".to_vec()));
+    assert_eq!(
+        s.engine().get("lease", b"id").unwrap(),
+        Some(b"data".to_vec())
+    );
 }
 
 /// Readers running during applies always see whole requests: a txn writes the same value

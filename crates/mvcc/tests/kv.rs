@@ -122,9 +122,15 @@ fn put_options(env: &Env) {
     )
     .unwrap();
     let prev = r.prev_kv.unwrap();
-    assert_eq!((prev.value.as_slice(), prev.lease, prev.version), (&b"v1"[..], 7, 1));
+    assert_eq!(
+        (prev.value.as_slice(), prev.lease, prev.version),
+        (&b"v1"[..], 7, 1)
+    );
     let kv = get(&s, "k").unwrap();
-    assert_eq!((kv.value.as_slice(), kv.lease, kv.version), (&b"v1"[..], 9, 2));
+    assert_eq!(
+        (kv.value.as_slice(), kv.lease, kv.version),
+        (&b"v1"[..], 9, 2)
+    );
 
     // ignore_lease keeps the lease, takes the new value
     try_put(
@@ -267,11 +273,17 @@ fn range_at_revisions(env: &Env) {
     assert_eq!(at(1).unwrap().kvs.len(), 0);
     let err = at(5).unwrap_err();
     assert_eq!(err, MvccError::FutureRevision);
-    assert_eq!(err.to_string(), "mvcc: required revision is a future revision");
+    assert_eq!(
+        err.to_string(),
+        "mvcc: required revision is a future revision"
+    );
     compact(&s, 3).unwrap();
     let err = at(2).unwrap_err();
     assert_eq!(err, MvccError::Compacted);
-    assert_eq!(err.to_string(), "mvcc: required revision has been compacted");
+    assert_eq!(
+        err.to_string(),
+        "mvcc: required revision has been compacted"
+    );
     assert_eq!(at(3).unwrap().kvs[0].value, b"1");
 }
 
@@ -371,7 +383,11 @@ fn events_and_stored_layout(env: &Env) {
         .iter()
         .map(|e| {
             let kv = e.kv.as_ref().unwrap();
-            (e.r#type, String::from_utf8_lossy(&kv.key).into_owned(), kv.mod_revision)
+            (
+                e.r#type,
+                String::from_utf8_lossy(&kv.key).into_owned(),
+                kv.mod_revision,
+            )
         })
         .collect();
     let (p, d) = (EventType::Put as i32, EventType::Delete as i32);
@@ -394,7 +410,10 @@ fn events_and_stored_layout(env: &Env) {
         mvcc::Revision::new(3, 0).to_key(false),
         mvcc::Revision::new(4, 0).to_key(true),
     ];
-    assert_eq!(stored.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(), want_keys);
+    assert_eq!(
+        stored.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+        want_keys
+    );
     let tomb = <etcd_proto::mvccpb::KeyValue as prost::Message>::decode(&stored[2].1[..]).unwrap();
     assert_eq!(tomb.key, b"a");
     assert_eq!(tomb.mod_revision, 0);
@@ -435,11 +454,17 @@ fn batch_requests_see_each_other(env: &Env) {
         other => panic!("unexpected {other:?}"),
     };
     let prev = put_resp(1).prev_kv.unwrap();
-    assert_eq!((prev.value.as_slice(), prev.mod_revision, prev.version), (&b"v1"[..], 3, 2));
+    assert_eq!(
+        (prev.value.as_slice(), prev.mod_revision, prev.version),
+        (&b"v1"[..], 3, 2)
+    );
     assert_eq!(out.results[2], Err(MvccError::KeyNotFound));
     assert_eq!(put_resp(4).prev_kv.unwrap().value, b"n");
     assert_eq!(put_resp(4).header.unwrap().revision, 6);
     assert_eq!(out.revision, 6);
     let kv = get(&s, "new").unwrap();
-    assert_eq!((kv.value.as_slice(), kv.version, kv.create_revision), (&b"n"[..], 2, 5));
+    assert_eq!(
+        (kv.value.as_slice(), kv.version, kv.create_revision),
+        (&b"n"[..], 2, 5)
+    );
 }

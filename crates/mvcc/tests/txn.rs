@@ -56,7 +56,10 @@ fn compares_on_every_target(env: &Env) {
         (T::Lease, U::Lease(5), [false, false, true, true]),
     ];
     for (target, u, want) in cases {
-        for (result, w) in [R::Equal, R::Greater, R::Less, R::NotEqual].into_iter().zip(want) {
+        for (result, w) in [R::Equal, R::Greater, R::Less, R::NotEqual]
+            .into_iter()
+            .zip(want)
+        {
             assert_eq!(
                 check(&s, vec![cmp("k", target, result, u.clone())]),
                 w,
@@ -65,10 +68,22 @@ fn compares_on_every_target(env: &Env) {
         }
     }
     // a missing key compares as zeros, but a value compare on it always fails
-    assert!(check(&s, vec![cmp("nope", T::Version, R::Equal, U::Version(0))]));
-    assert!(check(&s, vec![cmp("nope", T::Create, R::Equal, U::CreateRevision(0))]));
-    assert!(!check(&s, vec![cmp("nope", T::Value, R::NotEqual, U::Value("x".into()))]));
-    assert!(!check(&s, vec![cmp("nope", T::Value, R::Equal, U::Value(Vec::new()))]));
+    assert!(check(
+        &s,
+        vec![cmp("nope", T::Version, R::Equal, U::Version(0))]
+    ));
+    assert!(check(
+        &s,
+        vec![cmp("nope", T::Create, R::Equal, U::CreateRevision(0))]
+    ));
+    assert!(!check(
+        &s,
+        vec![cmp("nope", T::Value, R::NotEqual, U::Value("x".into()))]
+    ));
+    assert!(!check(
+        &s,
+        vec![cmp("nope", T::Value, R::Equal, U::Value(Vec::new()))]
+    ));
     // all compares must hold
     assert!(!check(
         &s,
@@ -108,7 +123,12 @@ fn writes_share_one_main_revision(env: &Env) {
         &s,
         TxnRequest {
             compare: vec![cmp("x", T::Value, R::Equal, U::Value("0".into()))],
-            success: vec![op_put("a", "1"), op_put("b", "2"), op_delete("x"), op_put("a", "3")],
+            success: vec![
+                op_put("a", "1"),
+                op_put("b", "2"),
+                op_delete("x"),
+                op_put("a", "3"),
+            ],
             failure: vec![op_put("never", "1")],
         },
     )
@@ -118,7 +138,15 @@ fn writes_share_one_main_revision(env: &Env) {
     assert_eq!(s.current_revision(), 3);
     let a = get(&s, "a").unwrap();
     // two puts of `a` in one txn: one revision, version counts both
-    assert_eq!((a.value.as_slice(), a.mod_revision, a.create_revision, a.version), (&b"3"[..], 3, 3, 2));
+    assert_eq!(
+        (
+            a.value.as_slice(),
+            a.mod_revision,
+            a.create_revision,
+            a.version
+        ),
+        (&b"3"[..], 3, 3, 2)
+    );
     assert_eq!(get(&s, "b").unwrap().mod_revision, 3);
     assert!(get(&s, "x").is_none());
     assert!(get(&s, "never").is_none());
@@ -191,7 +219,10 @@ fn reads_see_earlier_writes_of_the_txn(env: &Env) {
     }
     let a = get(&s, "a").unwrap();
     // deleted and re-created in the same txn: a new generation at the same main revision
-    assert_eq!((a.value.as_slice(), a.create_revision, a.version), (&b"again"[..], 3, 1));
+    assert_eq!(
+        (a.value.as_slice(), a.create_revision, a.version),
+        (&b"again"[..], 3, 1)
+    );
 }
 
 fn nested_txns_follow_precomputed_compares(env: &Env) {
@@ -208,7 +239,11 @@ fn nested_txns_follow_precomputed_compares(env: &Env) {
         &s,
         TxnRequest {
             compare: vec![],
-            success: vec![op_put("flag", "2"), op_txn(nested.clone()), op_put("after", "x")],
+            success: vec![
+                op_put("flag", "2"),
+                op_txn(nested.clone()),
+                op_put("after", "x"),
+            ],
             failure: vec![],
         },
     )

@@ -19,8 +19,7 @@
 //!    one fdatasync (no sync when only the commit index changed);
 //! 4. send the persisted messages (a follower's votes and acks);
 //! 5. hand committed entries to the applier: normal entries with data, in order; empty
-//!    entries are skipped; conf changes (v1 and v2) are applied to raft and the new
-//!    `ConfState` is made durable first;
+//!    entries are skipped; conf changes are applied to raft (see Membership);
 //! 6. resolve read-index waiters from the read states;
 //! 7. `advance`, then the light ready (commit index, messages, committed entries) and
 //!    `advance_apply`.
@@ -32,8 +31,20 @@
 //! membership. raft's `applied` starts at [`Applier::applied_index`], so entries the
 //! state machine has made durable are not delivered again; the applier must still skip
 //! `index <= applied_index()`. On first boot (empty WAL) the voters are
-//! [`RaftConfig::peers`]; a single member campaigns at once (on every start), so it is
-//! leader when [`RaftNode::start`] returns.
+//! [`RaftConfig::peers`], written as etcd does: the log starts with one committed "add
+//! voter" conf change per initial member (entries 1..=n, identical on every member), so
+//! a member added later learns the initial membership by replaying the log. A member
+//! whose id is not among the peers joins an existing cluster and starts empty. A state
+//! machine that already holds data on first boot (restored from a snapshot) starts the
+//! log with snapshot metadata at its applied index instead. A single
+//! member campaigns at once (on every start), so it is leader when [`RaftNode::start`]
+//! returns.
+//!
+//! # Membership
+//! [`RaftNode::propose_member_change`] proposes a raft conf change (v1, like etcd 3.4).
+//! Committed conf changes (v1 and v2) are applied to raft, their `ConfState` is written
+//! to the WAL (fdatasynced) before any later entry is applied, and the applier hears of
+//! them through [`Applier::apply_membership`].
 //!
 //! # Log compaction
 //! Every [`RaftConfig::snapshot_count`] applied entries the node calls
@@ -41,7 +52,8 @@
 //! [`RaftConfig::snapshot_catchup_entries`]), writes a snapshot metadata record and
 //! purges WAL segments below it. **No state-machine snapshot data is transferred yet**:
 //! a follower that falls behind the compaction point gets raft metadata only, and a
-//! restarted member whose state machine is behind the compaction point cannot catch up.
+//! member whose state machine lost data below the compaction point (it was synced there,
+//! so only a damaged disk does this) resumes after that point without it.
 //! Sending and restoring state-machine snapshots is left to the cluster work.
 //!
 //! # Logging

@@ -100,6 +100,9 @@ impl RaftNode {
     /// state machine has applied it reflects every write committed before this call.
     /// Fails with [`RaftError::Timeout`] when no quorum confirms the leader in time.
     pub async fn read_index(&self) -> Result<u64, RaftError> {
+        if self.inner.shared.is_stopped() {
+            return Err(RaftError::Stopped);
+        }
         let (tx, rx) = oneshot::channel();
         self.inner.send(Request::ReadIndex(tx))?;
         rx.await.map_err(|_| RaftError::Stopped)?

@@ -22,7 +22,7 @@ use crate::shared::{Counters, Request, Shared};
 use crate::storage::{
     conf_state_record, entry_record, hard_state_record, snapshot_meta, snapshot_record,
 };
-use crate::{Applier, Committed, MembershipChange, RaftConfig, RaftError, Transport};
+use crate::{Applier, Committed, MembershipChange, RaftConfig, RaftError, RaftStatus, Transport};
 
 /// Readies handled per iteration at most; more work waits for the next iteration.
 const MAX_READIES_PER_ITERATION: usize = 4;
@@ -107,6 +107,12 @@ impl Worker {
             Err(err) => tracing::error!(id, error = %err, "raft node failed; stopping"),
         }
         self.shared.mark_stopped();
+        // A stopped member leads nothing, whatever raft last thought.
+        self.shared.publish(RaftStatus {
+            leader_id: 0,
+            is_leader: false,
+            ..status_of(&self.raw)
+        });
         // Pending reads fail with Stopped when `self.reads` drops their senders.
     }
 

@@ -353,6 +353,8 @@ fn requests_after_stop_and_bad_input_are_errors() {
         node.propose(b"x".to_vec()),
         Err(RaftError::Stopped)
     ));
+    let status = node.status();
+    assert!(!status.is_leader && status.leader_id == 0, "{status:?}");
 
     // stop closed the WAL, so the same directory opens again.
     let again = start(test_config(1, vec![1], dir.path()), &applier);
@@ -386,4 +388,23 @@ fn a_state_machine_ahead_of_the_log_is_refused() {
         ),
         Err(RaftError::Corrupt(_))
     ));
+}
+
+#[test]
+fn a_new_log_under_a_restored_state_machine_continues_after_its_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let applier = RecordingApplier::default();
+    applier.log.lock().applied = 500;
+    let node = start(test_config(1, vec![1], dir.path()), &applier);
+    assert!(node.status().is_leader);
+    node.propose(b"next".to_vec()).unwrap();
+    wait_applied_count(&applier, 1);
+    assert!(applier.log.lock().entries[0].index > 500);
+    node.stop();
+
+    let node = start(test_config(1, vec![1], dir.path()), &applier);
+    node.propose(b"again".to_vec()).unwrap();
+    wait_applied_count(&applier, 2);
+    assert_eq!(applier.data(), vec![b"next".to_vec(), b"again".to_vec()]);
+    node.stop();
 }

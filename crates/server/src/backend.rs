@@ -41,6 +41,7 @@ fn raft_err(e: RaftError) -> EtcdError {
     match e {
         RaftError::NotLeader => EtcdError::NotLeader,
         RaftError::Stopped => EtcdError::Stopped,
+        RaftError::Timeout => EtcdError::Timeout,
         other => EtcdError::Other(other.to_string()),
     }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use etcd_proto::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use etcd_proto::etcdserverpb::request_op::Request;
 use etcd_proto::etcdserverpb::{
-    Compare, CompactionRequest, DeleteRangeRequest, DeleteRangeResponse, PutRequest,
-    PutResponse, RangeRequest, RequestOp, TxnRequest, TxnResponse,
+    CompactionRequest, Compare, DeleteRangeRequest, DeleteRangeResponse, PutRequest, PutResponse,
+    RangeRequest, RequestOp, TxnRequest, TxnResponse,
 };
 use etcd_proto::mvccpb::KeyValue;
 use mvcc::{Engine, MemEngine, MvccError, RocksEngine, Store, WriteRequest, WriteResponse};
@@ -133,7 +133,11 @@ pub fn range_req(key: &str, range_end: &str) -> RangeRequest {
 
 /// The value of `key` now, if any.
 pub fn get(s: &Store, key: &str) -> Option<KeyValue> {
-    s.range(&range_req(key, "")).expect("range").kvs.into_iter().next()
+    s.range(&range_req(key, ""))
+        .expect("range")
+        .kvs
+        .into_iter()
+        .next()
 }
 
 /// Every key (as strings) of a range response.
