@@ -130,3 +130,57 @@ fn corrupted_wal_refuses_to_start_naming_file_and_offset() {
         "error must name file and offset:\n{text}"
     );
 }
+
+/// A crash in the middle of a WAL write leaves a partial record at the end of the last
+/// segment: the member truncates it (logging file and offset), keeps everything before it,
+/// and serves writes again.
+#[test]
+fn torn_wal_tail_is_truncated_and_member_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let mut s = Server::ours(&data);
+    let put = |s: &Server, k: &str| {
+        let o = integration_tests::etcdctl(
+            integration_tests::REAL_ETCDCTL,
+            &s.endpoint(),
+            &["put", k, "v"],
+            None,
+        );
+        assert!(o.status.success(), "{}", integration_tests::stderr(&o));
+    };
+    for i in 0..10 {
+        put(&s, &format!("k{i}"));
+    }
+    s.kill9();
+    let seg = std::fs::read_dir(data.join("member/wal"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .expect("a wal segment");
+    // A record header promising 200 bytes, followed by only 10 of them.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+    use std::io::Write;
+    f.write_all(&200u32.to_le_bytes()).unwrap();
+    f.write_all(&[0xab; 14]).unwrap();
+    drop(f);
+
+    s.spawn();
+    assert!(
+        s.log_text().contains("truncating torn tail"),
+        "{}",
+        s.log_text()
+    );
+    let o = integration_tests::etcdctl(
+        integration_tests::REAL_ETCDCTL,
+        &s.endpoint(),
+        &["get", "k", "--prefix", "--keys-only"],
+        None,
+    );
+    let keys: Vec<String> = integration_tests::stdout(&o)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(keys.len(), 10, "{keys:?}");
+    put(&s, "after");
+}
