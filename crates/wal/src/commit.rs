@@ -27,7 +27,7 @@ impl GroupCommit {
     /// Returns once `ticket` is durable.
     ///
     /// `flush` makes everything appended so far durable and returns the highest ticket it
-    /// covered. `failure` reports a earlier failed flush, which waiters then return too.
+    /// covered. `failure` reports an earlier failed flush, which waiters then return too.
     pub(crate) fn wait_durable(
         &self,
         ticket: u64,

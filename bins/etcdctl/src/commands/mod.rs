@@ -51,6 +51,41 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
     Some(result)
 }
 
+/// Go's `*os.PathError` text for a failed read: `open <path>: no such file or directory`.
+fn path_error(path: &str, e: &std::io::Error) -> String {
+    let errno = match e.raw_os_error() {
+        // SAFETY: strerror returns a pointer to a static, NUL-terminated message.
+        Some(code) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }.to_string_lossy().into_owned(),
+        None => e.to_string(),
+    };
+    let mut chars = errno.chars();
+    let errno = match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => errno,
+    };
+    let op = if e.raw_os_error() == Some(libc::EISDIR) { "read" } else { "open" };
+    format!("{op} {path}: {errno}")
+}
+
+/// What etcd's `transport.TLSInfo.ClientConfig` checks before any connection: both halves
+/// of a key pair, and readable files (exit 128 otherwise).
+fn check_tls_files(tls: &TlsConfig) -> Result<(), Exit> {
+    let bad = |msg: String| Exit::error(EXIT_BAD_ARGS, msg);
+    if tls.cert_file.is_some() || tls.key_file.is_some() {
+        let (cert, key) = (tls.cert_file.clone().unwrap_or_default(), tls.key_file.clone().unwrap_or_default());
+        if cert.is_empty() || key.is_empty() {
+            return Err(bad(format!("KeyFile and CertFile must both be present[key: {key}, cert: {cert}]")));
+        }
+        for path in [&cert, &key] {
+            std::fs::read(path).map_err(|e| bad(path_error(path, &e)))?;
+        }
+    }
+    if let Some(ca) = &tls.ca_file {
+        std::fs::read(ca).map_err(|e| bad(path_error(ca, &e)))?;
+    }
+    Ok(())
+}
+
 /// Settings taken from the global flags (etcdctl's `clientConfig`).
 pub struct Settings {
     /// Client configuration for all endpoints.
@@ -98,6 +133,7 @@ impl Ctx {
             server_name,
             insecure_skip_verify: self.flags.get_bool("insecure-skip-tls-verify"),
         };
+        check_tls_files(&tls)?;
         let wants_tls = tls.ca_file.is_some()
             || tls.cert_file.is_some()
             || tls.key_file.is_some()
@@ -165,6 +201,8 @@ pub struct Conn {
     pub client: Client,
     /// gRPC target name shown in retry warnings.
     target: String,
+    /// The endpoint, for a direct single-endpoint dial.
+    passthrough_host: Option<String>,
 }
 
 /// A random UUID v4, as clientv3 names its resolver targets.
@@ -181,14 +219,32 @@ fn uuid4() -> String {
     format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
 }
 
+/// Go gRPC's text for a failed attempt. While the connection is down, clientv3's balancer
+/// reports `all SubConns are in TransientFailure`; a direct (passthrough) dial reports the
+/// dial error.
+fn grpc_text(err: &Error, passthrough_host: Option<&str>) -> String {
+    match (err, passthrough_host) {
+        (Error::DeadlineExceeded(Some(_)), None) => {
+            "rpc error: code = DeadlineExceeded desc = latest balancer error: all SubConns are in TransientFailure".to_string()
+        }
+        (Error::DeadlineExceeded(Some(last)), Some(host)) => {
+            let cause = if last.contains("Connection refused") { "connect: connection refused" } else { last.as_str() };
+            format!(
+                "rpc error: code = DeadlineExceeded desc = latest balancer error: connection error: desc = \"transport: Error while dialing dial tcp {host}: {cause}\""
+            )
+        }
+        _ => err.grpc_text(),
+    }
+}
+
 /// zap's JSON warning for a failed attempt (clientv3's retry interceptor).
-fn warn_retry(target: &str, attempt: u32, err: &Error) {
+fn warn_retry(target: &str, passthrough_host: Option<&str>, attempt: u32, err: &Error) {
     let mut line = String::from("{\"level\":\"warn\",\"ts\":");
     write_str(&mut line, crate::go::time::zap_now().as_bytes());
     line.push_str(",\"caller\":\"clientv3/retry_interceptor.go:62\",\"msg\":\"retrying of unary invoker failed\",\"target\":");
     write_str(&mut line, target.as_bytes());
     line.push_str(&format!(",\"attempt\":{attempt},\"error\":"));
-    write_str(&mut line, err.grpc_text().as_bytes());
+    write_str(&mut line, grpc_text(err, passthrough_host).as_bytes());
     line.push_str("}\n");
     out::stderr(line);
 }
@@ -202,23 +258,24 @@ impl Conn {
     /// `mustClient`: a client over all configured endpoints (exit 2 when that fails).
     pub async fn new(cfg: &ClientConfig) -> Result<Conn, Exit> {
         let first = cfg.endpoints.first().map(|e| target_host(e).to_string()).unwrap_or_default();
-        Self::with_target(cfg, format!("endpoint://client-{}/{first}", uuid4())).await
+        Self::with_target(cfg, format!("endpoint://client-{}/{first}", uuid4()), None).await
     }
 
     /// A client for one endpoint, as `Maintenance.Status(ctx, ep)` dials it.
     pub async fn passthrough(cfg: &ClientConfig, ep: &str) -> Result<Conn, Exit> {
         let cfg = ClientConfig { endpoints: vec![ep.to_string()], ..cfg.clone() };
-        Self::with_target(&cfg, format!("passthrough:///{}", target_host(ep))).await
+        let host = target_host(ep).to_string();
+        Self::with_target(&cfg, format!("passthrough:///{host}"), Some(host)).await
     }
 
-    async fn with_target(cfg: &ClientConfig, target: String) -> Result<Conn, Exit> {
+    async fn with_target(cfg: &ClientConfig, target: String, passthrough_host: Option<String>) -> Result<Conn, Exit> {
         let client = Client::connect_lazy(cfg).map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
-        let conn = Conn { client, target };
+        let conn = Conn { client, target, passthrough_host };
         if let Some(creds) = &cfg.credentials {
             let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
-            let target = conn.target.clone();
+            let (target, host) = (conn.target.clone(), conn.passthrough_host.clone());
             conn.client
-                .authenticate(creds, deadline, |a, e| warn_retry(&target, a, e))
+                .authenticate(creds, deadline, |a, e| warn_retry(&target, host.as_deref(), a, e))
                 .await
                 .map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
         }
@@ -231,7 +288,8 @@ impl Conn {
         F: FnMut(Option<Duration>) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
-        call_with_retry(deadline, policy, |a, e| warn_retry(&self.target, a, e), call).await
+        let host = self.passthrough_host.as_deref();
+        call_with_retry(deadline, policy, |a, e| warn_retry(&self.target, host, a, e), call).await
     }
 }
 
