@@ -55,7 +55,8 @@ impl Client {
     }
 
     /// Builds a client without any I/O: the connection is made by the first call (and calls
-    /// made through [`call_with_retry`] wait for it, as etcd's Go client does).
+    /// made through [`call_with_retry`] wait for it, as etcd's Go client does). Must be
+    /// called within a tokio runtime.
     pub fn connect_lazy(cfg: &ClientConfig) -> Result<Client> {
         let endpoints = Self::endpoints_of(cfg)?;
         let channel = if let [single] = endpoints.as_slice() {

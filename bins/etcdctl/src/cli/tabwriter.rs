@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn nested_columns() {
         let text = "\tget\t\tGets\n\tendpoint health\tChecks\n";
-        let want = "\tget\t\t\tGets\n\tendpoint health\t\tChecks\n";
+        let want = "\tget\t\t\tGets\n\tendpoint health\tChecks\n";
         assert_eq!(format(text, 0, 8, 1, '\t'), want);
     }
 }

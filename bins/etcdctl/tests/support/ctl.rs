@@ -1,0 +1,203 @@
+//! Running the real etcdctl and ours on the same input and comparing stdout, stderr and
+//! the exit code byte for byte (after masking what legitimately differs between two runs:
+//! log timestamps, random client IDs and, when asked, measured durations).
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use regex::bytes::Regex;
+
+/// The reference binary.
+pub const REAL: &str = "/usr/bin/etcdctl";
+
+/// Hard limit for one etcdctl run.
+const RUN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Our binary.
+pub fn ours() -> &'static str {
+    env!("CARGO_BIN_EXE_etcdctl")
+}
+
+/// What a run produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// Standard output.
+    pub stdout: Vec<u8>,
+    /// Standard error.
+    pub stderr: Vec<u8>,
+    /// Exit code (`None` if killed).
+    pub code: Option<i32>,
+}
+
+/// Runs `bin` with `args`, the given environment (on top of ours, minus any `ETCDCTL_*`),
+/// and `stdin`; killed after 30 s.
+pub fn run(bin: &str, args: &[String], env: &[(String, String)], stdin: &[u8]) -> Outcome {
+    let mut cmd = Command::new(Path::new(bin));
+    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("ETCDCTL_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let mut input = child.stdin.take().expect("stdin");
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let mut out_pipe = child.stdout.take().expect("stdout");
+    let mut err_pipe = child.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out_pipe.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err_pipe.read_to_end(&mut b);
+        b
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if start.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            break child.wait().expect("wait");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let _ = writer.join();
+    Outcome {
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        code: status.code(),
+    }
+}
+
+/// One command line to run with both binaries. `{EP}` in arguments and environment values
+/// stands for the endpoint of the server each binary talks to.
+#[derive(Clone)]
+pub struct Case {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: Vec<u8>,
+    durations: bool,
+}
+
+fn regex(re: &str) -> Regex {
+    Regex::new(re).expect("valid regex")
+}
+
+impl Case {
+    /// `etcdctl --endpoints={EP} <args>`.
+    pub fn new(args: &[&str]) -> Case {
+        let mut all = vec!["--endpoints={EP}".to_string()];
+        all.extend(args.iter().map(|s| s.to_string()));
+        Case { args: all, env: Vec::new(), stdin: Vec::new(), durations: false }
+    }
+
+    /// `etcdctl <args>` without an endpoint flag.
+    pub fn raw(args: &[&str]) -> Case {
+        Case { args: args.iter().map(|s| s.to_string()).collect(), ..Case::new(&[]) }
+    }
+
+    /// Feeds `s` on stdin.
+    pub fn stdin(mut self, s: &str) -> Case {
+        self.stdin = s.as_bytes().to_vec();
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, k: &str, v: &str) -> Case {
+        self.env.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    /// Masks Go durations (health check times) and table padding that depends on them.
+    pub fn durations(mut self) -> Case {
+        self.durations = true;
+        self
+    }
+
+    fn run_on(&self, bin: &str, ep: &str) -> Outcome {
+        let args: Vec<String> = self.args.iter().map(|a| a.replace("{EP}", ep)).collect();
+        let env: Vec<(String, String)> = self.env.iter().map(|(k, v)| (k.clone(), v.replace("{EP}", ep))).collect();
+        run(bin, &args, &env, &self.stdin)
+    }
+
+    fn normalize(&self, b: &[u8], ep: &str) -> Vec<u8> {
+        let mut b = b.to_vec();
+        if !ep.is_empty() {
+            b = b.replace_all_bytes(ep.as_bytes(), b"<EP>");
+        }
+        b = regex(r#""ts":"[^"]*""#).replace_all(&b, &b"\"ts\":\"<TS>\""[..]).into_owned();
+        b = regex(r"client-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+            .replace_all(&b, &b"client-<UUID>"[..])
+            .into_owned();
+        b = regex(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ").replace_all(&b, &b"<TIME> "[..]).into_owned();
+        if self.durations {
+            b = regex(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?(ns|µs|ms|s)\b").replace_all(&b, &b"<DUR>"[..]).into_owned();
+            b = regex(r"-+").replace_all(&b, &b"-"[..]).into_owned();
+            b = regex(r" +").replace_all(&b, &b" "[..]).into_owned();
+        }
+        b
+    }
+
+    /// Runs the real etcdctl against `real_ep` and ours against `ours_ep` and asserts the
+    /// same (normalized) stdout, stderr and exit code.
+    pub fn check(&self, real_ep: &str, ours_ep: &str) -> Outcome {
+        let want = self.run_on(REAL, real_ep);
+        let got = self.run_on(ours(), ours_ep);
+        let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let what = format!("etcdctl {}", self.args.join(" "));
+        assert_eq!(
+            show(&self.normalize(&got.stdout, ours_ep)),
+            show(&self.normalize(&want.stdout, real_ep)),
+            "stdout differs for `{what}`"
+        );
+        assert_eq!(
+            self.normalize(&got.stdout, ours_ep),
+            self.normalize(&want.stdout, real_ep),
+            "stdout bytes differ for `{what}`"
+        );
+        assert_eq!(
+            show(&self.normalize(&got.stderr, ours_ep)),
+            show(&self.normalize(&want.stderr, real_ep)),
+            "stderr differs for `{what}`"
+        );
+        assert_eq!(got.code, want.code, "exit code differs for `{what}`");
+        want
+    }
+
+    /// Both binaries against the same server.
+    pub fn check_on(&self, ep: &str) -> Outcome {
+        self.check(ep, ep)
+    }
+}
+
+/// Byte-string replacement.
+trait ReplaceBytes {
+    fn replace_all_bytes(&self, from: &[u8], to: &[u8]) -> Vec<u8>;
+}
+
+impl ReplaceBytes for Vec<u8> {
+    fn replace_all_bytes(&self, from: &[u8], to: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.len());
+        let mut i = 0;
+        while i < self.len() {
+            if self[i..].starts_with(from) {
+                out.extend_from_slice(to);
+                i += from.len();
+            } else {
+                out.push(self[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+}

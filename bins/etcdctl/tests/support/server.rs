@@ -1,0 +1,185 @@
+//! etcd server processes for tests: free loopback ports, a temporary data directory, a
+//! bounded wait until the member serves requests, and SIGKILL on drop.
+//!
+//! The binary is `$ETCD_TEST_SERVER_BIN` (default `/usr/bin/etcd`), so the same tests can
+//! run against our own server. Self-contained so it can move to the shared `tests` crate.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use client::proto::etcdserverpb::RangeRequest;
+use client::{Client, ClientConfig};
+
+/// How long a server may take to become ready.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The server binary under test.
+pub fn server_bin() -> PathBuf {
+    std::env::var_os("ETCD_TEST_SERVER_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"))
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// A running server.
+pub struct EtcdServer {
+    child: Option<Child>,
+    /// `127.0.0.1:<client port>`.
+    pub endpoint: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    log: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl EtcdServer {
+    /// A new single-member cluster in a fresh temporary directory.
+    pub fn start() -> EtcdServer {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let mut s = EtcdServer::start_in(&tmp.path().join("data"), None);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// Starts a member on `data_dir` (new or existing) on fresh ports. `advertise` overrides
+    /// the advertised client URL (which `member list` shows).
+    pub fn start_in(data_dir: &Path, advertise: Option<&str>) -> EtcdServer {
+        let (client_port, peer_port) = (free_port(), free_port());
+        let client_url = format!("http://127.0.0.1:{client_port}");
+        let peer_url = format!("http://127.0.0.1:{peer_port}");
+        let log = data_dir.with_extension("log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(server_bin())
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen-client-urls", &client_url])
+            .args(["--advertise-client-urls", advertise.unwrap_or(&client_url)])
+            .args(["--listen-peer-urls", &peer_url])
+            .args(["--initial-advertise-peer-urls", &peer_url])
+            .args(["--initial-cluster", &format!("default={peer_url}")])
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("log file"))
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin().display()));
+        let mut s = EtcdServer {
+            child: Some(child),
+            endpoint: format!("127.0.0.1:{client_port}"),
+            data_dir: data_dir.to_path_buf(),
+            log,
+            _tmp: None,
+        };
+        s.wait_ready();
+        s
+    }
+
+    /// `http://127.0.0.1:<client port>`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.endpoint)
+    }
+
+    fn wait_ready(&mut self) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let _in_runtime = rt.enter();
+        let client = Client::connect_lazy(&ClientConfig::new([self.endpoint.clone()])).expect("client");
+        let start = Instant::now();
+        loop {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                panic!("server exited early ({status}); log:\n{}", self.log_text());
+            }
+            let probe = rt.block_on(async {
+                let mut kv = client.kv();
+                let req = RangeRequest { key: b"ready-probe".to_vec(), ..Default::default() };
+                tokio::time::timeout(Duration::from_millis(500), kv.range(req)).await
+            });
+            if matches!(probe, Ok(Ok(_))) {
+                return;
+            }
+            assert!(start.elapsed() < READY_TIMEOUT, "server not ready; log:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The server's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Stops the server: SIGTERM, then SIGKILL if it has not exited within 10 s.
+    pub fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else { return };
+        if let Ok(pid) = i32::try_from(child.id()) {
+            // SAFETY: signalling our own child process.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for EtcdServer {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("dir entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// Two servers with identical state (same member and cluster IDs, data and advertised
+/// URL), so the real etcdctl can run against one and ours against the other and mutating
+/// commands still produce the same output.
+pub struct Pair {
+    /// For the real etcdctl.
+    pub real: EtcdServer,
+    /// For our etcdctl.
+    pub ours: EtcdServer,
+    _tmp: tempfile::TempDir,
+}
+
+impl Pair {
+    /// Builds a template cluster, lets `seed` fill it (given its endpoint), then starts two
+    /// copies of it.
+    pub fn new(seed: impl FnOnce(&str)) -> Pair {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let template = tmp.path().join("template");
+        let mut t = EtcdServer::start_in(&template, None);
+        let advertise = t.url();
+        seed(&t.endpoint);
+        t.stop();
+        copy_dir(&template, &tmp.path().join("real"));
+        copy_dir(&template, &tmp.path().join("ours"));
+        let real = EtcdServer::start_in(&tmp.path().join("real"), Some(&advertise));
+        let ours = EtcdServer::start_in(&tmp.path().join("ours"), Some(&advertise));
+        Pair { real, ours, _tmp: tmp }
+    }
+}
