@@ -50,6 +50,10 @@ pub struct Server {
     pub peer_port: u16,
     pub name: String,
     pub extra_args: Vec<String>,
+    /// When set, these replace the generated flags entirely (e.g. env-only configuration).
+    pub args_override: Option<Vec<String>>,
+    pub envs: Vec<(String, String)>,
+    pub cwd: Option<PathBuf>,
     pub log: PathBuf,
 }
 
@@ -64,7 +68,39 @@ impl Server {
             peer_port: free_port(),
             name: "default".into(),
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
+            args_override: None,
+            envs: Vec::new(),
+            cwd: None,
             log: data_dir.with_extension("log"),
+        };
+        s.spawn();
+        s
+    }
+
+    /// Starts `bin` configured only by `envs` and `args` (no generated flags), serving on
+    /// `client_port`, from working directory `cwd`.
+    pub fn start_configured(
+        bin: &Path,
+        cwd: &Path,
+        client_port: u16,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Server {
+        let mut s = Server {
+            child: None,
+            bin: bin.to_path_buf(),
+            data_dir: cwd.to_path_buf(),
+            client_port,
+            peer_port: 0,
+            name: String::new(),
+            extra_args: Vec::new(),
+            args_override: Some(args.iter().map(|s| s.to_string()).collect()),
+            envs: envs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            cwd: Some(cwd.to_path_buf()),
+            log: cwd.join("server.log"),
         };
         s.spawn();
         s
@@ -87,6 +123,9 @@ impl Server {
     }
 
     pub fn args(&self) -> Vec<String> {
+        if let Some(a) = &self.args_override {
+            return a.clone();
+        }
         let peer = format!("http://127.0.0.1:{}", self.peer_port);
         let mut a: Vec<String> = vec![
             "--name".into(),
@@ -115,8 +154,13 @@ impl Server {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = Command::new(&self.bin)
+        let mut cmd = Command::new(&self.bin);
+        if let Some(cwd) = &self.cwd {
+            cmd.current_dir(cwd);
+        }
+        let child = cmd
             .args(self.args())
+            .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log"))
             .stderr(log)
