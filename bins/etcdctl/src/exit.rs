@@ -25,17 +25,26 @@ pub struct Exit {
 impl Exit {
     /// etcdctl's `ExitWithError(code, err)`: `Error: <err>` on stderr.
     pub fn error(code: i32, err: impl Display) -> Exit {
-        Exit { code, stderr: format!("Error: {err}\n") }
+        Exit {
+            code,
+            stderr: format!("Error: {err}\n"),
+        }
     }
 
     /// `os.Exit(code)` without a message.
     pub fn silent(code: i32) -> Exit {
-        Exit { code, stderr: String::new() }
+        Exit {
+            code,
+            stderr: String::new(),
+        }
     }
 
     /// A Go runtime panic (Go prints a goroutine trace too, which we do not reproduce).
     pub fn panic(msg: impl Display) -> Exit {
-        Exit { code: 2, stderr: format!("panic: {msg}\n\ngoroutine 1 [running]:\n") }
+        Exit {
+            code: 2,
+            stderr: format!("panic: {msg}\n\ngoroutine 1 [running]:\n"),
+        }
     }
 }
 

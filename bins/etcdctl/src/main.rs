@@ -30,7 +30,10 @@ fn main() {
         }
         out::exit(1);
     }
-    let args: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     out::exit(run(&args))
 }
 
@@ -38,7 +41,10 @@ fn main() {
 fn run(args: &[String]) -> i32 {
     let (path, rest, err) = find(&ROOT, args);
     if let Some(e) = err {
-        out::stderr(format!("Error: {e}\nRun '{} --help' for usage.\n", path.command_path()));
+        out::stderr(format!(
+            "Error: {e}\nRun '{} --help' for usage.\n",
+            path.command_path()
+        ));
         out::stderr(format!("Error: {e}\n"));
         return EXIT_ERROR;
     }
@@ -80,9 +86,16 @@ fn execute(path: CmdPath, args: &[String]) -> i32 {
     if key == "help" {
         return help_command(&positional);
     }
-    let mut ctx = Ctx { path, flags, args: positional };
+    let mut ctx = Ctx {
+        path,
+        flags,
+        args: positional,
+    };
     let result = commands::dispatch(&mut ctx).unwrap_or_else(|| {
-        Err(Exit::error(EXIT_ERROR, format!("\"{key}\" is not implemented by this etcdctl yet")))
+        Err(Exit::error(
+            EXIT_ERROR,
+            format!("\"{key}\" is not implemented by this etcdctl yet"),
+        ))
     });
     match result {
         Ok(()) => 0,
@@ -97,7 +110,10 @@ fn execute(path: CmdPath, args: &[String]) -> i32 {
 fn help_command(args: &[String]) -> i32 {
     let (path, _, err) = find(&ROOT, args);
     if err.is_some() {
-        out::stderr(format!("Unknown help topic {}\n", go::quote::backquote_list(args)));
+        out::stderr(format!(
+            "Unknown help topic {}\n",
+            go::quote::backquote_list(args)
+        ));
         out::stdout(usage::render_with(&CmdPath(vec![&ROOT]), false));
     } else {
         out::stdout(usage::render(&path));

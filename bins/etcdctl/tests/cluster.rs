@@ -26,8 +26,12 @@ fn endpoint_health_in_every_format() {
     let server = EtcdServer::start();
     let ep = &server.endpoint;
     for f in FORMATS {
-        Case::new(&["-w", f, "endpoint", "health"]).durations().check_on(ep);
-        Case::new(&["-w", f, "endpoint", "health", "--cluster"]).durations().check_on(ep);
+        Case::new(&["-w", f, "endpoint", "health"])
+            .durations()
+            .check_on(ep);
+        Case::new(&["-w", f, "endpoint", "health", "--cluster"])
+            .durations()
+            .check_on(ep);
     }
 }
 
@@ -35,8 +39,16 @@ fn endpoint_health_in_every_format() {
 fn compaction_and_compacted_revisions() {
     let pair = Pair::new(|ep| {
         for v in ["1", "2", "3", "4"] {
-            let args = [format!("--endpoints={ep}"), "put".into(), "k".into(), v.into()];
-            assert_eq!(support::ctl::run(support::ctl::REAL, &args, &[], b"").code, Some(0));
+            let args = [
+                format!("--endpoints={ep}"),
+                "put".into(),
+                "k".into(),
+                v.into(),
+            ];
+            assert_eq!(
+                support::ctl::run(support::ctl::REAL, &args, &[], b"").code,
+                Some(0)
+            );
         }
     });
     let check = |c: Case| {
@@ -72,12 +84,25 @@ fn unreachable_endpoints() {
         all.extend_from_slice(args);
         Case::new(&all).check_on(&dead);
     }
-    Case::new(&["--command-timeout=1s", "endpoint", "health"]).durations().check_on(&dead);
-    Case::new(&["--command-timeout=1s", "-w", "table", "endpoint", "health"]).durations().check_on(&dead);
+    Case::new(&["--command-timeout=1s", "endpoint", "health"])
+        .durations()
+        .check_on(&dead);
+    Case::new(&["--command-timeout=1s", "-w", "table", "endpoint", "health"])
+        .durations()
+        .check_on(&dead);
     // One live endpoint among dead ones: reads go to the live one; status reports each.
     let server = EtcdServer::start();
     let both = format!("{dead},{}", server.endpoint);
-    Case::raw(&["--endpoints", &both, "--command-timeout=1s", "get", "k"]).check_on(&server.endpoint);
-    Case::raw(&["--endpoints", &both, "--command-timeout=1s", "-w", "table", "endpoint", "status"])
+    Case::raw(&["--endpoints", &both, "--command-timeout=1s", "get", "k"])
         .check_on(&server.endpoint);
+    Case::raw(&[
+        "--endpoints",
+        &both,
+        "--command-timeout=1s",
+        "-w",
+        "table",
+        "endpoint",
+        "status",
+    ])
+    .check_on(&server.endpoint);
 }

@@ -14,17 +14,44 @@ fn environment_variables_map_to_global_flags() {
     assert_eq!(put.code, Some(0));
     let env = |args: &[&str]| Case::raw(args).env("ETCDCTL_ENDPOINTS", "{EP}");
     env(&["get", "k"]).check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_WRITE_OUT", "json").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_WRITE_OUT", "fields").env("ETCDCTL_HEX", "true").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_HEX", "notabool").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_DIAL_TIMEOUT", "bogus").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_COMMAND_TIMEOUT", "10s").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_WRITE_OUT", "xyz").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_UNKNOWN_THING", "1").check_on(ep);
-    env(&["get", "k"]).env("ETCDCTL_PREFIX", "true").check_on(ep);
-    env(&["endpoint", "status"]).env("ETCDCTL_CLUSTER", "true").check_on(ep);
-    env(&["get", "k", "-w", "json"]).env("ETCDCTL_WRITE_OUT", "json").check_on(ep);
-    env(&["version"]).env("ETCDCTL_WRITE_OUT", "json").check_on(ep);
-    Case::new(&["get", "k"]).env("ETCDCTL_ENDPOINTS", "{EP}").check_on(ep);
-    Case::new(&["get", "k"]).env("ETCDCTL_ENDPOINTS", "").check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_WRITE_OUT", "json")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_WRITE_OUT", "fields")
+        .env("ETCDCTL_HEX", "true")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_HEX", "notabool")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_DIAL_TIMEOUT", "bogus")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_COMMAND_TIMEOUT", "10s")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_WRITE_OUT", "xyz")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_UNKNOWN_THING", "1")
+        .check_on(ep);
+    env(&["get", "k"])
+        .env("ETCDCTL_PREFIX", "true")
+        .check_on(ep);
+    env(&["endpoint", "status"])
+        .env("ETCDCTL_CLUSTER", "true")
+        .check_on(ep);
+    env(&["get", "k", "-w", "json"])
+        .env("ETCDCTL_WRITE_OUT", "json")
+        .check_on(ep);
+    env(&["version"])
+        .env("ETCDCTL_WRITE_OUT", "json")
+        .check_on(ep);
+    Case::new(&["get", "k"])
+        .env("ETCDCTL_ENDPOINTS", "{EP}")
+        .check_on(ep);
+    Case::new(&["get", "k"])
+        .env("ETCDCTL_ENDPOINTS", "")
+        .check_on(ep);
 }

@@ -18,7 +18,12 @@ fn all_commands() -> Vec<String> {
     let section = text.split("COMMANDS:\n").nth(1).expect("commands section");
     let mut cmds: Vec<String> = Vec::new();
     for line in section.lines().take_while(|l| !l.is_empty()) {
-        let path = line.trim_start_matches('\t').split('\t').next().unwrap_or("").to_string();
+        let path = line
+            .trim_start_matches('\t')
+            .split('\t')
+            .next()
+            .unwrap_or("")
+            .to_string();
         let group = path.split(' ').next().unwrap_or("").to_string();
         if path.contains(' ') && !cmds.contains(&group) {
             cmds.push(group);
@@ -131,7 +136,12 @@ fn argument_validation_before_connecting() {
         &["--cacert=", "get", "a"],
         &["--cacert=/nonexistent/ca.pem", "get", "a"],
         &["--cert=/nonexistent/c.pem", "get", "a"],
-        &["--cert=/nonexistent/c.pem", "--key=/nonexistent/k.pem", "get", "a"],
+        &[
+            "--cert=/nonexistent/c.pem",
+            "--key=/nonexistent/k.pem",
+            "get",
+            "a",
+        ],
         &["--endpoints=", "get", "a"],
     ] {
         Case::new(args).check_on(&ep);

@@ -13,7 +13,12 @@ fn seed(ep: &str) {
     let put = |k: &str, v: &str| {
         let args = vec![format!("--endpoints={ep}"), "put".into(), k.to_string()];
         let out = run(REAL, &args, &[], v.as_bytes());
-        assert_eq!(out.code, Some(0), "seeding {k}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.code,
+            Some(0),
+            "seeding {k}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     put("a", "1");
     put("b", "2");
@@ -77,10 +82,25 @@ fn put_in_every_format_and_flag_combination() {
     for f in FORMATS {
         check(Case::new(&["-w", f, "put", "k1", "v1"]));
         check(Case::new(&["-w", f, "put", "k1", "v2", "--prev-kv"]));
-        check(Case::new(&["-w", f, "put", "k1", "--ignore-value", "--prev-kv"]));
+        check(Case::new(&[
+            "-w",
+            f,
+            "put",
+            "k1",
+            "--ignore-value",
+            "--prev-kv",
+        ]));
         check(Case::new(&["-w", f, "put", "k1", "v3", "--ignore-lease"]));
         check(Case::new(&["-w", f, "put", "new-key", "--ignore-value"]));
-        check(Case::new(&["-w", f, "--hex", "put", "k1", "v4", "--prev-kv"]));
+        check(Case::new(&[
+            "-w",
+            f,
+            "--hex",
+            "put",
+            "k1",
+            "v4",
+            "--prev-kv",
+        ]));
     }
     check(Case::new(&["put", "k2", "--", "-dash-value"]));
     check(Case::new(&["put", "--", "-k3", "v"]));
@@ -102,8 +122,22 @@ fn del_in_every_format_and_flag_combination() {
     }
     check(Case::new(&["-w", "simple", "del", "a", "--prev-kv"]));
     check(Case::new(&["-w", "json", "del", "b", "c", "--prev-kv"]));
-    check(Case::new(&["-w", "fields", "del", "foo", "--prefix", "--prev-kv"]));
-    check(Case::new(&["-w", "protobuf", "del", "quote", "--from-key", "--prev-kv"]));
+    check(Case::new(&[
+        "-w",
+        "fields",
+        "del",
+        "foo",
+        "--prefix",
+        "--prev-kv",
+    ]));
+    check(Case::new(&[
+        "-w",
+        "protobuf",
+        "del",
+        "quote",
+        "--from-key",
+        "--prev-kv",
+    ]));
     check(Case::new(&["--hex", "del", "", "--prefix", "--prev-kv"]));
     check(Case::new(&["-w", "table", "del", "", "--from-key"]));
     check(Case::new(&["-w", "json", "get", "", "--from-key"]));

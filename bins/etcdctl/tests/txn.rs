@@ -11,7 +11,12 @@ fn seed(ep: &str) {
     for (k, v) in [("a", "1"), ("b", "2"), ("foo1", "x"), ("foo2", "y")] {
         let out = support::ctl::run(
             support::ctl::REAL,
-            &[format!("--endpoints={ep}"), "put".into(), k.into(), v.into()],
+            &[
+                format!("--endpoints={ep}"),
+                "put".into(),
+                k.into(),
+                v.into(),
+            ],
             &[],
             b"",
         );

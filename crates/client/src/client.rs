@@ -71,7 +71,10 @@ impl Client {
         if cfg.endpoints.is_empty() {
             return Err(Error::NoEndpoints);
         }
-        cfg.endpoints.iter().map(|ep| endpoint::build(ep, cfg)).collect()
+        cfg.endpoints
+            .iter()
+            .map(|ep| endpoint::build(ep, cfg))
+            .collect()
     }
 
     fn from_channel(channel: Channel, cfg: &ClientConfig) -> Client {
@@ -167,7 +170,10 @@ mod tests {
     #[tokio::test]
     async fn no_endpoints_is_an_error() {
         let cfg = ClientConfig::new(Vec::<String>::new());
-        assert!(matches!(Client::connect_lazy(&cfg), Err(Error::NoEndpoints)));
+        assert!(matches!(
+            Client::connect_lazy(&cfg),
+            Err(Error::NoEndpoints)
+        ));
         assert_eq!(
             Client::connect(cfg).await.err().map(|e| e.to_string()),
             Some("etcdclient: no available endpoints".to_string())

@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn adds_http_scheme() {
-        assert_eq!(normalize_endpoint(" 127.0.0.1:2379 "), "http://127.0.0.1:2379");
+        assert_eq!(
+            normalize_endpoint(" 127.0.0.1:2379 "),
+            "http://127.0.0.1:2379"
+        );
         assert_eq!(normalize_endpoint("http://a:1"), "http://a:1");
         assert_eq!(normalize_endpoint("https://a:1"), "https://a:1");
     }
@@ -54,6 +57,9 @@ mod tests {
     #[test]
     fn https_is_reported_unsupported() {
         let cfg = ClientConfig::new(["https://127.0.0.1:2379"]);
-        assert!(matches!(build("https://127.0.0.1:2379", &cfg), Err(Error::TlsUnsupported)));
+        assert!(matches!(
+            build("https://127.0.0.1:2379", &cfg),
+            Err(Error::TlsUnsupported)
+        ));
     }
 }

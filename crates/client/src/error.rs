@@ -68,7 +68,11 @@ impl Error {
 
 /// `rpc error: code = <Go code name> desc = <message>`.
 fn grpc_text(code: Code, message: &str) -> String {
-    format!("rpc error: code = {} desc = {}", go_code_name(code), message)
+    format!(
+        "rpc error: code = {} desc = {}",
+        go_code_name(code),
+        message
+    )
 }
 
 /// How clientv3 shows a status: etcd's own errors by their message alone (`rpctypes.Error`),
@@ -173,7 +177,10 @@ mod tests {
         let e = Error::from(Status::out_of_range(
             "etcdserver: mvcc: required revision has been compacted",
         ));
-        assert_eq!(e.to_string(), "etcdserver: mvcc: required revision has been compacted");
+        assert_eq!(
+            e.to_string(),
+            "etcdserver: mvcc: required revision has been compacted"
+        );
         assert_eq!(
             e.grpc_text(),
             "rpc error: code = OutOfRange desc = etcdserver: mvcc: required revision has been compacted"

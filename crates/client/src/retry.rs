@@ -140,7 +140,11 @@ mod tests {
             None,
             RetryPolicy::Repeatable,
             |_, _| logged += 1,
-            |_| async { Err(Status::out_of_range("etcdserver: mvcc: required revision is a future revision")) },
+            |_| async {
+                Err(Status::out_of_range(
+                    "etcdserver: mvcc: required revision is a future revision",
+                ))
+            },
         )
         .await;
         assert_eq!(
@@ -153,16 +157,21 @@ mod tests {
     #[tokio::test]
     async fn repeatable_calls_retry_unavailable() {
         let calls = AtomicU32::new(0);
-        let res = call_with_retry(None, RetryPolicy::Repeatable, |_, _| {}, |_| {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n == 0 {
-                    Err(Status::unavailable("etcdserver: leader changed"))
-                } else {
-                    Ok(7)
+        let res = call_with_retry(
+            None,
+            RetryPolicy::Repeatable,
+            |_, _| {},
+            |_| {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n == 0 {
+                        Err(Status::unavailable("etcdserver: leader changed"))
+                    } else {
+                        Ok(7)
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         assert_eq!(res.unwrap(), 7);
         assert_eq!(calls.load(Ordering::SeqCst), 2);

@@ -73,7 +73,11 @@ pub fn flag_usages(flags: &[&Flag]) -> String {
 /// The default usage template for a leaf command of a nameless root.
 pub fn render(path: &CmdPath) -> String {
     let use_line = format!(" {}", path.cmd().use_line);
-    let use_line = if use_line.contains("[flags]") { use_line } else { format!("{use_line} [flags]") };
+    let use_line = if use_line.contains("[flags]") {
+        use_line
+    } else {
+        format!("{use_line} [flags]")
+    };
     let fs = path.flag_set();
     let local: Vec<&Flag> = fs.sorted().into_iter().filter(|f| !f.inherited).collect();
     let usages = flag_usages(&local);

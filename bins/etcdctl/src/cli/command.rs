@@ -16,12 +16,20 @@ impl CmdPath {
 
     /// cobra's `CommandPath()`: names from the root, space separated.
     pub fn command_path(&self) -> String {
-        self.0.iter().map(|c| c.name()).collect::<Vec<_>>().join(" ")
+        self.0
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The path without the root's name (`endpoint status`), used to dispatch.
     pub fn key(&self) -> String {
-        self.0[1..].iter().map(|c| c.name()).collect::<Vec<_>>().join(" ")
+        self.0[1..]
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// True for the root command.
@@ -58,7 +66,6 @@ impl CmdPath {
         }
         fs
     }
-
 }
 
 /// cobra's `stripFlags`: the non-flag words of `args`, skipping values of flags that take
@@ -72,7 +79,8 @@ fn strip_flags(args: &[String], fs: &FlagSet) -> Vec<String> {
         if s == "--" {
             break;
         }
-        let long_with_value = s.starts_with("--") && !s.contains('=') && !fs.has_no_opt_def_val(&s[2..], false);
+        let long_with_value =
+            s.starts_with("--") && !s.contains('=') && !fs.has_no_opt_def_val(&s[2..], false);
         let short_with_value = s.starts_with('-')
             && !s.contains('=')
             && s.len() == 2
@@ -94,7 +102,10 @@ fn find_next(cmd: &'static CommandSpec, next: &str) -> Option<&'static CommandSp
     if let Some(c) = cmd.subcommands.iter().find(|c| c.name() == next) {
         return Some(c);
     }
-    let mut matches = cmd.subcommands.iter().filter(|c| c.name().starts_with(next));
+    let mut matches = cmd
+        .subcommands
+        .iter()
+        .filter(|c| c.name().starts_with(next));
     match (matches.next(), matches.next()) {
         (Some(c), None) => Some(c),
         _ => None,
@@ -147,8 +158,8 @@ fn ld(s: &str, t: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=t.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for j in 1..=t.len() {
         for i in 1..=s.len() {
@@ -168,7 +179,9 @@ fn suggestions(cmd: &'static CommandSpec, typed: &str) -> String {
         .subcommands
         .iter()
         .filter(|c| c.name() != "help" && (c.runnable || !c.subcommands.is_empty()))
-        .filter(|c| ld(typed, c.name()) <= 2 || c.name().to_lowercase().starts_with(&typed.to_lowercase()))
+        .filter(|c| {
+            ld(typed, c.name()) <= 2 || c.name().to_lowercase().starts_with(&typed.to_lowercase())
+        })
         .map(|c| c.name())
         .collect();
     if names.is_empty() {
@@ -194,7 +207,10 @@ mod tests {
 
     #[test]
     fn finds_nested_commands_past_global_flags() {
-        let (p, rest, err) = find(&ROOT, &args(&["--endpoints", "x", "endpoint", "-w", "json", "status"]));
+        let (p, rest, err) = find(
+            &ROOT,
+            &args(&["--endpoints", "x", "endpoint", "-w", "json", "status"]),
+        );
         assert!(err.is_none());
         assert_eq!(p.key(), "endpoint status");
         assert_eq!(rest, args(&["--endpoints", "x", "-w", "json"]));

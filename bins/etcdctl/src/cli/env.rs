@@ -19,7 +19,12 @@ fn capnslog(level: char, msg: &str) -> String {
 /// Applies the environment to the inherited (global) flags of `fs`. Invalid values are
 /// ignored, as etcdctl ignores the error. Returns the capnslog fatal exit on a conflict.
 pub fn apply(fs: &mut FlagSet) -> Result<(), Exit> {
-    let names: Vec<&'static str> = fs.sorted().into_iter().filter(|f| f.inherited).map(|f| f.spec.name).collect();
+    let names: Vec<&'static str> = fs
+        .sorted()
+        .into_iter()
+        .filter(|f| f.inherited)
+        .map(|f| f.spec.name)
+        .collect();
     let mut already_set = Vec::new();
     let mut used = Vec::new();
     for name in names {
@@ -47,10 +52,16 @@ pub fn apply(fs: &mut FlagSet) -> Result<(), Exit> {
                 "conflicting environment variable {} is shadowed by corresponding command-line flag (either unset environment variable or disable flag)",
                 crate::go::quote::quote(key.as_bytes())
             );
-            return Err(Exit { code: 1, stderr: capnslog('C', &msg) });
+            return Err(Exit {
+                code: 1,
+                stderr: capnslog('C', &msg),
+            });
         }
         if key.starts_with("ETCDCTL_") {
-            let msg = format!("unrecognized environment variable {key}={}", v.to_string_lossy());
+            let msg = format!(
+                "unrecognized environment variable {key}={}",
+                v.to_string_lossy()
+            );
             out::stderr(capnslog('W', &msg));
         }
     }
@@ -60,7 +71,11 @@ pub fn apply(fs: &mut FlagSet) -> Result<(), Exit> {
 /// `--debug`: prints every global flag as `ETCDCTL_NAME=value` on stderr.
 pub fn print_debug(fs: &FlagSet) {
     for f in fs.sorted().into_iter().filter(|f| f.inherited) {
-        out::stderr(format!("{}={}\n", flag_to_env(f.spec.name), f.value.to_go_string()));
+        out::stderr(format!(
+            "{}={}\n",
+            flag_to_env(f.spec.name),
+            f.value.to_go_string()
+        ));
     }
 }
 

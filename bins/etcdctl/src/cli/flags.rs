@@ -35,12 +35,22 @@ pub struct FlagSpec {
 impl FlagSpec {
     /// A flag without shorthand.
     pub const fn new(name: &'static str, default: Default, usage: &'static str) -> Self {
-        FlagSpec { name, shorthand: None, default, usage }
+        FlagSpec {
+            name,
+            shorthand: None,
+            default,
+            usage,
+        }
     }
 
     /// A flag with a shorthand.
     pub const fn short(name: &'static str, s: char, default: Default, usage: &'static str) -> Self {
-        FlagSpec { name, shorthand: Some(s), default, usage }
+        FlagSpec {
+            name,
+            shorthand: Some(s),
+            default,
+            usage,
+        }
     }
 }
 
@@ -128,7 +138,11 @@ impl Flag {
             Value::Int(i) => *i = strconv::parse_int(s, 0)?,
             Value::Duration(d) => *d = duration::parse(s)?,
             Value::Strings(v) => {
-                let items = if s.is_empty() { Vec::new() } else { csv::read_record(s)? };
+                let items = if s.is_empty() {
+                    Vec::new()
+                } else {
+                    csv::read_record(s)?
+                };
                 if self.changed {
                     v.extend(items);
                 } else {
@@ -165,7 +179,13 @@ impl FlagSet {
     pub fn add_with_usage(&mut self, spec: FlagSpec, usage: String, inherited: bool) {
         if self.lookup(spec.name).is_none() {
             let value = Value::from_default(spec.default);
-            self.flags.push(Flag { spec, usage, value, changed: false, inherited });
+            self.flags.push(Flag {
+                spec,
+                usage,
+                value,
+                changed: false,
+                inherited,
+            });
         }
     }
 
@@ -191,7 +211,9 @@ impl FlagSet {
 
     /// pflag's `FlagSet.Set(name, value)`.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let flag = self.lookup_mut(name).ok_or_else(|| format!("no such flag -{name}"))?;
+        let flag = self
+            .lookup_mut(name)
+            .ok_or_else(|| format!("no such flag -{name}"))?;
         if let Err(e) = flag.set_value(value) {
             return Err(format!(
                 "invalid argument {} for {} flag: {e}",
@@ -245,11 +267,15 @@ impl FlagSet {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (name, None),
         };
-        let flag = self.lookup(name).ok_or_else(|| format!("unknown flag: --{name}"))?;
+        let flag = self
+            .lookup(name)
+            .ok_or_else(|| format!("unknown flag: --{name}"))?;
         let value = match (inline, flag.no_opt_def_val()) {
             (Some(v), _) => v,
             (None, Some(d)) => d.to_string(),
-            (None, None) => rest.pop().ok_or_else(|| format!("flag needs an argument: {s}"))?,
+            (None, None) => rest
+                .pop()
+                .ok_or_else(|| format!("flag needs an argument: {s}"))?,
         };
         let name = name.to_string();
         self.set(&name, &value)
@@ -354,10 +380,22 @@ mod tests {
         let mut fs = FlagSet::default();
         fs.add(FlagSpec::new("prefix", Default::Bool(false), "p"), false);
         fs.add(FlagSpec::new("limit", Default::Int(0), "l"), false);
-        fs.add(FlagSpec::short("write-out", 'w', Default::Str("simple"), "w"), true);
-        fs.add(FlagSpec::short("interactive", 'i', Default::Bool(false), "i"), false);
-        fs.add(FlagSpec::new("endpoints", Default::Strings(&["127.0.0.1:2379"]), "e"), true);
-        fs.add(FlagSpec::new("dial-timeout", Default::Duration(2_000_000_000), "d"), true);
+        fs.add(
+            FlagSpec::short("write-out", 'w', Default::Str("simple"), "w"),
+            true,
+        );
+        fs.add(
+            FlagSpec::short("interactive", 'i', Default::Bool(false), "i"),
+            false,
+        );
+        fs.add(
+            FlagSpec::new("endpoints", Default::Strings(&["127.0.0.1:2379"]), "e"),
+            true,
+        );
+        fs.add(
+            FlagSpec::new("dial-timeout", Default::Duration(2_000_000_000), "d"),
+            true,
+        );
         fs
     }
 
@@ -368,7 +406,11 @@ mod tests {
     #[test]
     fn parses_interspersed_flags() {
         let mut fs = set();
-        let pos = fs.parse(&args(&["a", "--prefix", "--limit", "3", "-w", "json", "b", "--", "--x"])).unwrap();
+        let pos = fs
+            .parse(&args(&[
+                "a", "--prefix", "--limit", "3", "-w", "json", "b", "--", "--x",
+            ]))
+            .unwrap();
         assert_eq!(pos, args(&["a", "b", "--x"]));
         assert!(fs.get_bool("prefix"));
         assert_eq!(fs.get_int("limit"), 3);
@@ -378,7 +420,8 @@ mod tests {
     #[test]
     fn parses_inline_and_grouped_shorthands() {
         let mut fs = set();
-        fs.parse(&args(&["-iwjson", "--prefix=false", "--limit=0x10"])).unwrap();
+        fs.parse(&args(&["-iwjson", "--prefix=false", "--limit=0x10"]))
+            .unwrap();
         assert!(fs.get_bool("interactive"));
         assert!(!fs.get_bool("prefix"));
         assert_eq!(fs.get_int("limit"), 16);
@@ -388,9 +431,13 @@ mod tests {
     #[test]
     fn string_slices_replace_then_append() {
         let mut fs = set();
-        fs.parse(&args(&["--endpoints", "a,b", "--endpoints=c"])).unwrap();
+        fs.parse(&args(&["--endpoints", "a,b", "--endpoints=c"]))
+            .unwrap();
         assert_eq!(fs.get_strings("endpoints"), args(&["a", "b", "c"]));
-        assert_eq!(fs.lookup("endpoints").unwrap().def_value(), "[127.0.0.1:2379]");
+        assert_eq!(
+            fs.lookup("endpoints").unwrap().def_value(),
+            "[127.0.0.1:2379]"
+        );
     }
 
     #[test]

@@ -35,15 +35,41 @@ impl CommandSpec {
 }
 
 const fn leaf(use_line: &'static str, short: &'static str, flags: &'static [F]) -> CommandSpec {
-    CommandSpec { use_line, short, long: "", runnable: true, flags, persistent: &[], subcommands: &[], no_flags_in_use_line: false, no_args: false }
+    CommandSpec {
+        use_line,
+        short,
+        long: "",
+        runnable: true,
+        flags,
+        persistent: &[],
+        subcommands: &[],
+        no_flags_in_use_line: false,
+        no_args: false,
+    }
 }
 
-const fn leaf_long(use_line: &'static str, short: &'static str, long: &'static str, flags: &'static [F]) -> CommandSpec {
-    CommandSpec { long, ..leaf(use_line, short, flags) }
+const fn leaf_long(
+    use_line: &'static str,
+    short: &'static str,
+    long: &'static str,
+    flags: &'static [F],
+) -> CommandSpec {
+    CommandSpec {
+        long,
+        ..leaf(use_line, short, flags)
+    }
 }
 
-const fn group(use_line: &'static str, short: &'static str, subcommands: &'static [CommandSpec]) -> CommandSpec {
-    CommandSpec { runnable: false, subcommands, ..leaf(use_line, short, &[]) }
+const fn group(
+    use_line: &'static str,
+    short: &'static str,
+    subcommands: &'static [CommandSpec],
+) -> CommandSpec {
+    CommandSpec {
+        runnable: false,
+        subcommands,
+        ..leaf(use_line, short, &[])
+    }
 }
 
 const fn b(name: &'static str, default: bool, usage: &'static str) -> F {
@@ -82,31 +108,71 @@ pub const GLOBAL_FLAGS: &[F] = &[
     s("discovery-srv-name", "", "service name to query when using DNS discovery"),
 ];
 
-const CLUSTER_FLAG: F = b("cluster", false, "use all endpoints from the cluster member list");
+const CLUSTER_FLAG: F = b(
+    "cluster",
+    false,
+    "use all endpoints from the cluster member list",
+);
 
 pub const GET_FLAGS: &[F] = &[
     s("consistency", "l", "Linearizable(l) or Serializable(s)"),
-    s("order", "", "Order of results; ASCEND or DESCEND (ASCEND by default)"),
-    s("sort-by", "", "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION"),
+    s(
+        "order",
+        "",
+        "Order of results; ASCEND or DESCEND (ASCEND by default)",
+    ),
+    s(
+        "sort-by",
+        "",
+        "Sort target; CREATE, KEY, MODIFY, VALUE, or VERSION",
+    ),
     i("limit", 0, "Maximum number of results"),
     b("prefix", false, "Get keys with matching prefix"),
-    b("from-key", false, "Get keys that are greater than or equal to the given key using byte compare"),
+    b(
+        "from-key",
+        false,
+        "Get keys that are greater than or equal to the given key using byte compare",
+    ),
     i("rev", 0, "Specify the kv revision"),
     b("keys-only", false, "Get only the keys"),
-    b("print-value-only", false, "Only write values when using the \"simple\" output format"),
+    b(
+        "print-value-only",
+        false,
+        "Only write values when using the \"simple\" output format",
+    ),
 ];
 
 pub const PUT_FLAGS: &[F] = &[
-    s("lease", "0", "lease ID (in hexadecimal) to attach to the key"),
-    b("prev-kv", false, "return the previous key-value pair before modification"),
-    b("ignore-value", false, "updates the key using its current value"),
-    b("ignore-lease", false, "updates the key using its current lease"),
+    s(
+        "lease",
+        "0",
+        "lease ID (in hexadecimal) to attach to the key",
+    ),
+    b(
+        "prev-kv",
+        false,
+        "return the previous key-value pair before modification",
+    ),
+    b(
+        "ignore-value",
+        false,
+        "updates the key using its current value",
+    ),
+    b(
+        "ignore-lease",
+        false,
+        "updates the key using its current lease",
+    ),
 ];
 
 pub const DEL_FLAGS: &[F] = &[
     b("prefix", false, "delete keys with matching prefix"),
     b("prev-kv", false, "return deleted key-value pairs"),
-    b("from-key", false, "delete keys that are greater than or equal to the given key using byte compare"),
+    b(
+        "from-key",
+        false,
+        "delete keys that are greater than or equal to the given key using byte compare",
+    ),
 ];
 
 const PUT_LONG: &str = "
@@ -129,19 +195,51 @@ $ cat file | put <key>
 will store the content of the file to <key>.
 ";
 
-pub const GET: CommandSpec = leaf("get [options] <key> [range_end]", "Gets the key or a range of keys", GET_FLAGS);
-pub const PUT: CommandSpec = leaf_long("put [options] <key> <value> (<value> can also be given from stdin)", "Puts the given key into the store", PUT_LONG, PUT_FLAGS);
-pub const DEL: CommandSpec = leaf("del [options] <key> [range_end]", "Removes the specified key or range of keys [key, range_end)", DEL_FLAGS);
+pub const GET: CommandSpec = leaf(
+    "get [options] <key> [range_end]",
+    "Gets the key or a range of keys",
+    GET_FLAGS,
+);
+pub const PUT: CommandSpec = leaf_long(
+    "put [options] <key> <value> (<value> can also be given from stdin)",
+    "Puts the given key into the store",
+    PUT_LONG,
+    PUT_FLAGS,
+);
+pub const DEL: CommandSpec = leaf(
+    "del [options] <key> [range_end]",
+    "Removes the specified key or range of keys [key, range_end)",
+    DEL_FLAGS,
+);
 
 const CHECK_LOAD_USAGE_PERF: &str = "The performance check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)";
 const CHECK_LOAD_USAGE_SCALE: &str = "The datascale check's workload model. Accepted workloads: s(small), m(medium), l(large), xl(xLarge)";
-const AUTO_COMPACT: F = b("auto-compact", false, "Compact storage with last revision after test is finished.");
-const AUTO_DEFRAG: F = b("auto-defrag", false, "Defragment storage after test is finished.");
+const AUTO_COMPACT: F = b(
+    "auto-compact",
+    false,
+    "Compact storage with last revision after test is finished.",
+);
+const AUTO_DEFRAG: F = b(
+    "auto-defrag",
+    false,
+    "Defragment storage after test is finished.",
+);
 
-const COMPLETION_NO_DESC: &[F] = &[b("no-descriptions", false, "disable completion descriptions")];
+const COMPLETION_NO_DESC: &[F] = &[b(
+    "no-descriptions",
+    false,
+    "disable completion descriptions",
+)];
 
-const fn completion(use_line: &'static str, short: &'static str, long: &'static str) -> CommandSpec {
-    CommandSpec { no_args: true, ..leaf_long(use_line, short, long, COMPLETION_NO_DESC) }
+const fn completion(
+    use_line: &'static str,
+    short: &'static str,
+    long: &'static str,
+) -> CommandSpec {
+    CommandSpec {
+        no_args: true,
+        ..leaf_long(use_line, short, long, COMPLETION_NO_DESC)
+    }
 }
 
 const BASH_LONG: &str = "Generate the autocompletion script for the bash shell.

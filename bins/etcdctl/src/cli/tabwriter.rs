@@ -11,8 +11,23 @@ struct Cell {
 }
 
 /// Formats `text` like a Go tabwriter configured with the given parameters and flushed once.
-pub fn format(text: &str, minwidth: usize, tabwidth: usize, padding: usize, padchar: char) -> String {
-    let mut w = Writer { minwidth, tabwidth, padding, padchar, lines: Vec::new(), widths: Vec::new(), out: String::new(), buf: String::new() };
+pub fn format(
+    text: &str,
+    minwidth: usize,
+    tabwidth: usize,
+    padding: usize,
+    padchar: char,
+) -> String {
+    let mut w = Writer {
+        minwidth,
+        tabwidth,
+        padding,
+        padchar,
+        lines: Vec::new(),
+        widths: Vec::new(),
+        out: String::new(),
+        buf: String::new(),
+    };
     w.write(text);
     w.out
 }
@@ -142,7 +157,8 @@ mod tests {
     #[test]
     fn aligns_columns_with_tabs() {
         let text = "  --a=\"l\"\tusage a\n  --print-value-only[=false]\tusage b\n\nNEXT:\n\tx\n";
-        let want = "  --a=\"l\"\t\t\tusage a\n  --print-value-only[=false]\tusage b\n\nNEXT:\n\tx\n";
+        let want =
+            "  --a=\"l\"\t\t\tusage a\n  --print-value-only[=false]\tusage b\n\nNEXT:\n\tx\n";
         assert_eq!(format(text, 0, 8, 1, '\t'), want);
     }
 

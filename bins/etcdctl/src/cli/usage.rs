@@ -44,7 +44,11 @@ fn flag_usages(flags: &[&Flag]) -> String {
 
 /// The template's `cmdName`: names from (excluding) `start` down to `path`'s command.
 fn cmd_name(path: &[&'static CommandSpec], start: usize) -> String {
-    path[start + 1..].iter().map(|c| c.name()).collect::<Vec<_>>().join(" ")
+    path[start + 1..]
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `getSubCommands`: all descendants, depth first, each level sorted by name.
@@ -109,12 +113,21 @@ pub fn render_with(path: &CmdPath, with_help: bool) -> String {
     }
     if !cmd.long.is_empty() {
         t.push_str("\nDESCRIPTION:\n");
-        for line in cmd.long.trim_matches(|c| c == '\n' || c == '\t' || c == ' ').split('\n') {
+        for line in cmd
+            .long
+            .trim_matches(|c| c == '\n' || c == '\t' || c == ' ')
+            .split('\n')
+        {
             t.push_str(&format!("\t{line}\n"));
         }
     }
-    let fs = if with_help { path.flag_set() } else { path.flag_set_without_help() };
-    let (inherited, local): (Vec<&Flag>, Vec<&Flag>) = fs.sorted().into_iter().partition(|f| f.inherited);
+    let fs = if with_help {
+        path.flag_set()
+    } else {
+        path.flag_set_without_help()
+    };
+    let (inherited, local): (Vec<&Flag>, Vec<&Flag>) =
+        fs.sorted().into_iter().partition(|f| f.inherited);
     if !local.is_empty() {
         t.push_str(&format!("\nOPTIONS:\n{}", flag_usages(&local)));
     }

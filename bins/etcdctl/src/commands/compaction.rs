@@ -10,7 +10,10 @@ use crate::out;
 
 pub fn run(ctx: &mut Ctx) -> CmdResult {
     if ctx.args.len() != 1 {
-        return Err(Exit::error(EXIT_BAD_ARGS, "compaction command needs 1 argument"));
+        return Err(Exit::error(
+            EXIT_BAD_ARGS,
+            "compaction command needs 1 argument",
+        ));
     }
     let revision = strconv::parse_int(&ctx.args[0], 10).map_err(|e| Exit::error(EXIT_ERROR, e))?;
     let physical = ctx.flags.get_bool("physical");

@@ -20,31 +20,60 @@ async fn endpoints_from_cluster(ctx: &Ctx, settings: &Settings) -> Result<Vec<St
     if !ctx.flags.get_bool("cluster") {
         return Ok(ctx.flags.get_strings("endpoints"));
     }
-    let cfg = ClientConfig { credentials: None, ..settings.config.clone() };
-    let conn = Conn::new(&cfg).await.map_err(|e| Exit { code: EXIT_ERROR, ..e })?;
+    let cfg = ClientConfig {
+        credentials: None,
+        ..settings.config.clone()
+    };
+    let conn = Conn::new(&cfg).await.map_err(|e| Exit {
+        code: EXIT_ERROR,
+        ..e
+    })?;
     let deadline = deadline_in(settings.command_timeout);
     let cluster = conn.client.cluster();
     let resp = conn
         .call(deadline, RetryPolicy::Repeatable, |left| {
             let mut cluster = cluster.clone();
-            async move { cluster.member_list(request(MemberListRequest {}, left)).await }
+            async move {
+                cluster
+                    .member_list(request(MemberListRequest {}, left))
+                    .await
+            }
         })
         .await
         .map_err(|e| {
-            Exit::error(EXIT_ERROR, format!("failed to fetch endpoints from etcd cluster member list: {e}"))
+            Exit::error(
+                EXIT_ERROR,
+                format!("failed to fetch endpoints from etcd cluster member list: {e}"),
+            )
         })?
         .into_inner();
-    Ok(resp.members.into_iter().flat_map(|m| m.client_ur_ls).collect())
+    Ok(resp
+        .members
+        .into_iter()
+        .flat_map(|m| m.client_ur_ls)
+        .collect())
 }
 
 /// Probes one endpoint with a linearizable Get of the key "health".
 async fn probe(ep: String, cfg: ClientConfig, timeout: Duration) -> EpHealth {
-    let cfg = ClientConfig { endpoints: vec![ep.clone()], ..cfg };
+    let cfg = ClientConfig {
+        endpoints: vec![ep.clone()],
+        ..cfg
+    };
     let conn = match Conn::new(&cfg).await {
         Ok(c) => c,
         Err(e) => {
-            let error = e.stderr.trim_end().trim_start_matches("Error: ").to_string();
-            return EpHealth { ep, health: false, took: String::new(), error };
+            let error = e
+                .stderr
+                .trim_end()
+                .trim_start_matches("Error: ")
+                .to_string();
+            return EpHealth {
+                ep,
+                health: false,
+                took: String::new(),
+                error,
+            };
         }
     };
     let start = Instant::now();
@@ -53,17 +82,33 @@ async fn probe(ep: String, cfg: ClientConfig, timeout: Duration) -> EpHealth {
     let res = conn
         .call(deadline, RetryPolicy::Repeatable, |left| {
             let mut kv = kv.clone();
-            let req = RangeRequest { key: b"health".to_vec(), ..Default::default() };
+            let req = RangeRequest {
+                key: b"health".to_vec(),
+                ..Default::default()
+            };
             async move { kv.range(request(req, left)).await }
         })
         .await;
     let took = duration::format(i64::try_from(start.elapsed().as_nanos()).unwrap_or(i64::MAX));
     match res {
-        Ok(_) => EpHealth { ep, health: true, took, error: String::new() },
-        Err(e) if e.is_etcd("etcdserver: permission denied") => {
-            EpHealth { ep, health: true, took, error: String::new() }
-        }
-        Err(e) => EpHealth { ep, health: false, took, error: e.to_string() },
+        Ok(_) => EpHealth {
+            ep,
+            health: true,
+            took,
+            error: String::new(),
+        },
+        Err(e) if e.is_etcd("etcdserver: permission denied") => EpHealth {
+            ep,
+            health: true,
+            took,
+            error: String::new(),
+        },
+        Err(e) => EpHealth {
+            ep,
+            health: false,
+            took,
+            error: e.to_string(),
+        },
     }
 }
 
@@ -109,7 +154,10 @@ pub fn status(ctx: &mut Ctx) -> CmdResult {
                 })
                 .await;
             match res {
-                Ok(resp) => list.push(EpStatus { ep, resp: resp.into_inner() }),
+                Ok(resp) => list.push(EpStatus {
+                    ep,
+                    resp: resp.into_inner(),
+                }),
                 Err(e) => {
                     failed = true;
                     out::stderr(format!("Failed to get the status of endpoint {ep} ({e})\n"));

@@ -13,7 +13,8 @@ use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_BAD_FEATURE};
 use crate::go::quote::quote;
 use crate::go::strconv;
 
-const BOTH_PREFIX_AND_FROM_KEY: &str = "`--prefix` and `--from-key` cannot be set at the same time, choose one";
+const BOTH_PREFIX_AND_FROM_KEY: &str =
+    "`--prefix` and `--from-key` cannot be set at the same time, choose one";
 const TOO_MANY_WITH_PREFIX: &str =
     "too many arguments, only accept one argument when `--prefix` or `--from-key` is set";
 
@@ -48,7 +49,10 @@ pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
         "s" => req.serializable = true,
         "l" => {}
         other => {
-            return Err(Exit::error(EXIT_BAD_FEATURE, format!("unknown consistency flag {}", quote(other.as_bytes()))))
+            return Err(Exit::error(
+                EXIT_BAD_FEATURE,
+                format!("unknown consistency flag {}", quote(other.as_bytes())),
+            ))
         }
     }
     req.key = args[0].as_bytes().to_vec();
@@ -68,7 +72,12 @@ pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
         "ASCEND" => SortOrder::Ascend,
         "DESCEND" => SortOrder::Descend,
         "" => SortOrder::None,
-        _ => return Err(Exit::error(EXIT_BAD_FEATURE, format!("bad sort order {order_flag}"))),
+        _ => {
+            return Err(Exit::error(
+                EXIT_BAD_FEATURE,
+                format!("bad sort order {order_flag}"),
+            ))
+        }
     };
     let target_flag = fs.get_str("sort-by");
     let target = match target_flag.to_uppercase().as_str() {
@@ -77,7 +86,12 @@ pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
         "MODIFY" => SortTarget::Mod,
         "VALUE" => SortTarget::Value,
         "VERSION" => SortTarget::Version,
-        _ => return Err(Exit::error(EXIT_BAD_FEATURE, format!("bad sort target {target_flag}"))),
+        _ => {
+            return Err(Exit::error(
+                EXIT_BAD_FEATURE,
+                format!("bad sort target {target_flag}"),
+            ))
+        }
     };
     // clientv3.WithSort: the server already returns keys in ascending order.
     if target == SortTarget::Key && order == SortOrder::Ascend {
@@ -104,16 +118,26 @@ pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
 }
 
 /// `getPutOp`; `stdin` supplies the value when it is not an argument.
-pub fn put_op(args: &[String], fs: &FlagSet, stdin: impl FnOnce() -> Vec<u8>) -> Result<PutRequest, Exit> {
+pub fn put_op(
+    args: &[String],
+    fs: &FlagSet,
+    stdin: impl FnOnce() -> Vec<u8>,
+) -> Result<PutRequest, Exit> {
     const NEEDS: &str = "put command needs 1 argument and input from stdin or 2 arguments";
     if args.is_empty() {
         return Err(Exit::error(EXIT_BAD_ARGS, NEEDS));
     }
     let ignore_value = fs.get_bool("ignore-value");
     if ignore_value && args.len() > 1 {
-        return Err(Exit::error(EXIT_BAD_ARGS, "put command needs only 1 argument when 'ignore-value' is set"));
+        return Err(Exit::error(
+            EXIT_BAD_ARGS,
+            "put command needs only 1 argument when 'ignore-value' is set",
+        ));
     }
-    let mut req = PutRequest { key: args[0].as_bytes().to_vec(), ..Default::default() };
+    let mut req = PutRequest {
+        key: args[0].as_bytes().to_vec(),
+        ..Default::default()
+    };
     if !ignore_value {
         req.value = match args.get(1) {
             Some(v) => v.as_bytes().to_vec(),
@@ -123,8 +147,12 @@ pub fn put_op(args: &[String], fs: &FlagSet, stdin: impl FnOnce() -> Vec<u8>) ->
             return Err(Exit::error(EXIT_BAD_ARGS, NEEDS));
         }
     }
-    req.lease = strconv::parse_int(&fs.get_str("lease"), 16)
-        .map_err(|e| Exit::error(EXIT_BAD_ARGS, format!("bad lease ID ({e}), expecting ID in Hex")))?;
+    req.lease = strconv::parse_int(&fs.get_str("lease"), 16).map_err(|e| {
+        Exit::error(
+            EXIT_BAD_ARGS,
+            format!("bad lease ID ({e}), expecting ID in Hex"),
+        )
+    })?;
     req.prev_kv = fs.get_bool("prev-kv");
     req.ignore_value = ignore_value;
     req.ignore_lease = fs.get_bool("ignore-lease");
@@ -143,7 +171,10 @@ pub fn del_op(args: &[String], fs: &FlagSet) -> Result<DeleteRangeRequest, Exit>
     if prefix && from_key {
         return Err(Exit::error(EXIT_BAD_ARGS, BOTH_PREFIX_AND_FROM_KEY));
     }
-    let mut req = DeleteRangeRequest { key: args[0].as_bytes().to_vec(), ..Default::default() };
+    let mut req = DeleteRangeRequest {
+        key: args[0].as_bytes().to_vec(),
+        ..Default::default()
+    };
     if let Some(end) = args.get(1) {
         if prefix || from_key {
             return Err(Exit::error(EXIT_BAD_ARGS, TOO_MANY_WITH_PREFIX));
@@ -197,7 +228,10 @@ pub fn get(ctx: &mut Ctx) -> CmdResult {
         let mut printer = settings.printer;
         if value_only {
             if printer.format != crate::printer::Format::Simple {
-                return Err(Exit::error(EXIT_BAD_ARGS, "print-value-only is only for `--write-out=simple`"));
+                return Err(Exit::error(
+                    EXIT_BAD_ARGS,
+                    "print-value-only is only for `--write-out=simple`",
+                ));
             }
             printer.value_only = true;
         }

@@ -15,7 +15,11 @@ pub fn list(ctx: &mut Ctx) -> CmdResult {
         let resp = conn
             .call(deadline, RetryPolicy::Repeatable, |left| {
                 let mut cluster = cluster.clone();
-                async move { cluster.member_list(request(MemberListRequest {}, left)).await }
+                async move {
+                    cluster
+                        .member_list(request(MemberListRequest {}, left))
+                        .await
+                }
             })
             .await
             .map_err(rpc_error)?

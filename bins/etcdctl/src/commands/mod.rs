@@ -3,6 +3,7 @@
 //! (`mustClientFromCmd`) and running RPCs with clientv3's deadline, retry and logging.
 
 pub mod compaction;
+mod conn;
 pub mod endpoint;
 pub mod kv;
 pub mod member;
@@ -10,16 +11,16 @@ pub mod txn;
 mod txn_parse;
 pub mod version;
 
-use std::future::Future;
 use std::time::Duration;
 
-use client::{call_with_retry, Client, ClientConfig, Credentials, Error, RetryPolicy, TlsConfig};
+pub use conn::Conn;
+
+use client::{ClientConfig, Credentials, Error, TlsConfig};
 use tokio::time::Instant;
 
 use crate::cli::command::CmdPath;
 use crate::cli::{env, flags::FlagSet};
-use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_BAD_FEATURE, EXIT_ERROR};
-use crate::go::json::write_str;
+use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR};
 use crate::out;
 use crate::printer::Printer;
 
@@ -55,7 +56,9 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
 fn path_error(path: &str, e: &std::io::Error) -> String {
     let errno = match e.raw_os_error() {
         // SAFETY: strerror returns a pointer to a static, NUL-terminated message.
-        Some(code) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }.to_string_lossy().into_owned(),
+        Some(code) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }
+            .to_string_lossy()
+            .into_owned(),
         None => e.to_string(),
     };
     let mut chars = errno.chars();
@@ -63,7 +66,11 @@ fn path_error(path: &str, e: &std::io::Error) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => errno,
     };
-    let op = if e.raw_os_error() == Some(libc::EISDIR) { "read" } else { "open" };
+    let op = if e.raw_os_error() == Some(libc::EISDIR) {
+        "read"
+    } else {
+        "open"
+    };
     format!("{op} {path}: {errno}")
 }
 
@@ -72,9 +79,14 @@ fn path_error(path: &str, e: &std::io::Error) -> String {
 fn check_tls_files(tls: &TlsConfig) -> Result<(), Exit> {
     let bad = |msg: String| Exit::error(EXIT_BAD_ARGS, msg);
     if tls.cert_file.is_some() || tls.key_file.is_some() {
-        let (cert, key) = (tls.cert_file.clone().unwrap_or_default(), tls.key_file.clone().unwrap_or_default());
+        let (cert, key) = (
+            tls.cert_file.clone().unwrap_or_default(),
+            tls.key_file.clone().unwrap_or_default(),
+        );
         if cert.is_empty() || key.is_empty() {
-            return Err(bad(format!("KeyFile and CertFile must both be present[key: {key}, cert: {cert}]")));
+            return Err(bad(format!(
+                "KeyFile and CertFile must both be present[key: {key}, cert: {cert}]"
+            )));
         }
         for path in [&cert, &key] {
             std::fs::read(path).map_err(|e| bad(path_error(path, &e)))?;
@@ -118,14 +130,22 @@ impl Ctx {
         for name in ["cert", "key", "cacert"] {
             let v = self.flags.get_str(name);
             if v.is_empty() && self.flags.changed(name) {
-                return Err(Exit::error(EXIT_BAD_ARGS, format!("empty string is passed to --{name} option")));
+                return Err(Exit::error(
+                    EXIT_BAD_ARGS,
+                    format!("empty string is passed to --{name} option"),
+                ));
             }
             files.push((!v.is_empty()).then_some(v));
         }
         let mut files = files.into_iter();
-        let (cert_file, key_file, ca_file) = (files.next().flatten(), files.next().flatten(), files.next().flatten());
+        let (cert_file, key_file, ca_file) = (
+            files.next().flatten(),
+            files.next().flatten(),
+            files.next().flatten(),
+        );
         let insecure_discovery = self.flags.get_bool("insecure-discovery");
-        let server_name = Some(self.flags.get_str("discovery-srv")).filter(|d| !d.is_empty() && !insecure_discovery);
+        let server_name = Some(self.flags.get_str("discovery-srv"))
+            .filter(|d| !d.is_empty() && !insecure_discovery);
         let tls = TlsConfig {
             ca_file,
             cert_file,
@@ -153,11 +173,16 @@ impl Ctx {
             return Ok(Some(Credentials { user, password }));
         }
         if let Some((u, p)) = user.split_once(':') {
-            return Ok(Some(Credentials { user: u.to_string(), password: p.to_string() }));
+            return Ok(Some(Credentials {
+                user: u.to_string(),
+                password: p.to_string(),
+            }));
         }
         out::stdout("Password: ");
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| Exit::error(EXIT_ERROR, e))?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| Exit::error(EXIT_ERROR, e))?;
         let password = line.trim_end_matches(['\n', '\r']).to_string();
         Ok(Some(Credentials { user, password }))
     }
@@ -177,9 +202,17 @@ impl Ctx {
     /// output), with an already chosen printer.
     pub fn settings_without_env(&self, printer: Printer) -> Result<Settings, Exit> {
         if !self.flags.get_str("discovery-srv").is_empty() {
-            return Err(Exit::error(EXIT_ERROR, "DNS SRV discovery (--discovery-srv) is not supported by this etcdctl"));
+            return Err(Exit::error(
+                EXIT_ERROR,
+                "DNS SRV discovery (--discovery-srv) is not supported by this etcdctl",
+            ));
         }
-        let endpoints: Vec<String> = self.flags.get_strings("endpoints").iter().map(|e| e.trim().to_string()).collect();
+        let endpoints: Vec<String> = self
+            .flags
+            .get_strings("endpoints")
+            .iter()
+            .map(|e| e.trim().to_string())
+            .collect();
         let keepalive_time = duration_flag(&self.flags, "keepalive-time");
         let keepalive_timeout = duration_flag(&self.flags, "keepalive-timeout");
         let config = ClientConfig {
@@ -191,105 +224,11 @@ impl Ctx {
             tls: self.tls()?,
             credentials: self.credentials()?,
         };
-        Ok(Settings { config, command_timeout: self.command_timeout(), printer })
-    }
-}
-
-/// A connected client plus what clientv3's logger prints about it.
-pub struct Conn {
-    /// The client.
-    pub client: Client,
-    /// gRPC target name shown in retry warnings.
-    target: String,
-    /// The endpoint, for a direct single-endpoint dial.
-    passthrough_host: Option<String>,
-}
-
-/// A random UUID v4, as clientv3 names its resolver targets.
-fn uuid4() -> String {
-    let mut b = [0u8; 16];
-    let read = std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut b));
-    if read.is_err() {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
-        b = (nanos ^ u128::from(std::process::id())).to_le_bytes();
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
-}
-
-/// Go gRPC's text for a failed attempt. While the connection is down, clientv3's balancer
-/// reports `all SubConns are in TransientFailure`; a direct (passthrough) dial reports the
-/// dial error.
-fn grpc_text(err: &Error, passthrough_host: Option<&str>) -> String {
-    match (err, passthrough_host) {
-        (Error::DeadlineExceeded(Some(_)), None) => {
-            "rpc error: code = DeadlineExceeded desc = latest balancer error: all SubConns are in TransientFailure".to_string()
-        }
-        (Error::DeadlineExceeded(Some(last)), Some(host)) => {
-            let cause = if last.contains("Connection refused") { "connect: connection refused" } else { last.as_str() };
-            format!(
-                "rpc error: code = DeadlineExceeded desc = latest balancer error: connection error: desc = \"transport: Error while dialing dial tcp {host}: {cause}\""
-            )
-        }
-        _ => err.grpc_text(),
-    }
-}
-
-/// zap's JSON warning for a failed attempt (clientv3's retry interceptor).
-fn warn_retry(target: &str, passthrough_host: Option<&str>, attempt: u32, err: &Error) {
-    let mut line = String::from("{\"level\":\"warn\",\"ts\":");
-    write_str(&mut line, crate::go::time::zap_now().as_bytes());
-    line.push_str(",\"caller\":\"clientv3/retry_interceptor.go:62\",\"msg\":\"retrying of unary invoker failed\",\"target\":");
-    write_str(&mut line, target.as_bytes());
-    line.push_str(&format!(",\"attempt\":{attempt},\"error\":"));
-    write_str(&mut line, grpc_text(err, passthrough_host).as_bytes());
-    line.push_str("}\n");
-    out::stderr(line);
-}
-
-/// The endpoint as clientv3 shows it in a target (scheme removed).
-fn target_host(ep: &str) -> &str {
-    ep.strip_prefix("http://").or_else(|| ep.strip_prefix("https://")).unwrap_or(ep)
-}
-
-impl Conn {
-    /// `mustClient`: a client over all configured endpoints (exit 2 when that fails).
-    pub async fn new(cfg: &ClientConfig) -> Result<Conn, Exit> {
-        let first = cfg.endpoints.first().map(|e| target_host(e).to_string()).unwrap_or_default();
-        Self::with_target(cfg, format!("endpoint://client-{}/{first}", uuid4()), None).await
-    }
-
-    /// A client for one endpoint, as `Maintenance.Status(ctx, ep)` dials it.
-    pub async fn passthrough(cfg: &ClientConfig, ep: &str) -> Result<Conn, Exit> {
-        let cfg = ClientConfig { endpoints: vec![ep.to_string()], ..cfg.clone() };
-        let host = target_host(ep).to_string();
-        Self::with_target(&cfg, format!("passthrough:///{host}"), Some(host)).await
-    }
-
-    async fn with_target(cfg: &ClientConfig, target: String, passthrough_host: Option<String>) -> Result<Conn, Exit> {
-        let client = Client::connect_lazy(cfg).map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
-        let conn = Conn { client, target, passthrough_host };
-        if let Some(creds) = &cfg.credentials {
-            let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
-            let (target, host) = (conn.target.clone(), conn.passthrough_host.clone());
-            conn.client
-                .authenticate(creds, deadline, |a, e| warn_retry(&target, host.as_deref(), a, e))
-                .await
-                .map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
-        }
-        Ok(conn)
-    }
-
-    /// Runs one RPC until `deadline` with clientv3's retry policy and warnings.
-    pub async fn call<T, F, Fut>(&self, deadline: Option<Instant>, policy: RetryPolicy, call: F) -> Result<T, Error>
-    where
-        F: FnMut(Option<Duration>) -> Fut,
-        Fut: Future<Output = Result<T, tonic::Status>>,
-    {
-        let host = self.passthrough_host.as_deref();
-        call_with_retry(deadline, policy, |a, e| warn_retry(&self.target, host, a, e), call).await
+        Ok(Settings {
+            config,
+            command_timeout: self.command_timeout(),
+            printer,
+        })
     }
 }
 
@@ -323,4 +262,3 @@ fn runtime() -> Result<tokio::runtime::Runtime, Exit> {
 pub fn block_on<T>(fut: impl std::future::Future<Output = Result<T, Exit>>) -> Result<T, Exit> {
     runtime()?.block_on(fut)
 }
-

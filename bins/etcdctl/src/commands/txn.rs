@@ -60,7 +60,10 @@ fn read_ops(r: &mut Input) -> Result<Vec<RequestOp>, Exit> {
 /// `etcdctl txn [-i]`.
 pub fn run(ctx: &mut Ctx) -> CmdResult {
     if !ctx.args.is_empty() {
-        return Err(Exit::error(EXIT_BAD_ARGS, "txn command does not accept argument"));
+        return Err(Exit::error(
+            EXIT_BAD_ARGS,
+            "txn command does not accept argument",
+        ));
     }
     let interactive = ctx.flags.get_bool("interactive");
     let prompt = |s: &str| {
@@ -78,7 +81,11 @@ pub fn run(ctx: &mut Ctx) -> CmdResult {
         let success = read_ops(&mut input)?;
         prompt("failure requests (get, put, del):");
         let failure = read_ops(&mut input)?;
-        let req = TxnRequest { compare, success, failure };
+        let req = TxnRequest {
+            compare,
+            success,
+            failure,
+        };
         let kv = conn.client.kv();
         // etcdctl commits with context.Background(): no deadline.
         let resp = conn

@@ -49,7 +49,10 @@ pub fn parse_compare(line: &[u8]) -> Result<Compare, Exit> {
     let int_val = || strconv::parse_int(&lossy(&val), 10).ok();
     let (cmp_target, union) = match target.as_str() {
         "ver" | "version" => (CompareTarget::Version, int_val().map(TargetUnion::Version)),
-        "c" | "create" => (CompareTarget::Create, int_val().map(TargetUnion::CreateRevision)),
+        "c" | "create" => (
+            CompareTarget::Create,
+            int_val().map(TargetUnion::CreateRevision),
+        ),
         "m" | "mod" => (CompareTarget::Mod, int_val().map(TargetUnion::ModRevision)),
         "val" | "value" => (CompareTarget::Value, Some(TargetUnion::Value(val.clone()))),
         // etcdctl 3.4 hands the lease compare a string, which clientv3.Compare rejects.
@@ -57,7 +60,11 @@ pub fn parse_compare(line: &[u8]) -> Result<Compare, Exit> {
             result_of(&op)?;
             return Err(Exit::panic("bad value"));
         }
-        _ => return Err(invalid(format!("malformed comparison: {text} (unknown target {target})"))),
+        _ => {
+            return Err(invalid(format!(
+                "malformed comparison: {text} (unknown target {target})"
+            )))
+        }
     };
     let Some(union) = union else {
         return Err(invalid(format!("invalid txn compare request: {text}")));
@@ -106,9 +113,17 @@ fn argify_matches(s: &[u8]) -> Vec<&[u8]> {
                     }
                 }
             }
-            b'\'' => s[i + 1..].iter().position(|&c| c == b'\'').map(|p| i + p + 2),
+            b'\'' => s[i + 1..]
+                .iter()
+                .position(|&c| c == b'\'')
+                .map(|p| i + p + 2),
             c if is_re_space(c) => None,
-            _ => Some(s[i..].iter().position(|&c| is_re_space(c)).map_or(s.len(), |p| i + p)),
+            _ => Some(
+                s[i..]
+                    .iter()
+                    .position(|&c| is_re_space(c))
+                    .map_or(s.len(), |p| i + p),
+            ),
         };
         match end {
             Some(e) => {
@@ -138,7 +153,9 @@ pub fn argify(s: &[u8]) -> Result<Vec<String>, Exit> {
                     )));
                 }
                 if end < 1 {
-                    return Err(Exit::panic(format!("runtime error: slice bounds out of range [1:{end}]")));
+                    return Err(Exit::panic(format!(
+                        "runtime error: slice bounds out of range [1:{end}]"
+                    )));
                 }
                 lossy(&m[1..end])
             }
@@ -194,7 +211,9 @@ pub fn parse_request(line: &[u8], stdin_rest: impl FnOnce() -> Vec<u8>) -> Resul
         "get" => Request::RequestRange(get_op(&positional, &fs)?),
         _ => Request::RequestDeleteRange(del_op(&positional, &fs)?),
     };
-    Ok(RequestOp { request: Some(request) })
+    Ok(RequestOp {
+        request: Some(request),
+    })
 }
 
 #[cfg(test)]
@@ -207,11 +226,20 @@ mod tests {
 
     #[test]
     fn argify_like_etcdctl() {
-        assert_eq!(argify(b"put foo bar").unwrap(), strs(&["put", "foo", "bar"]));
-        assert_eq!(argify(b"put \"a b\" \"c\\nd\"").unwrap(), strs(&["put", "a b", "c\nd"]));
+        assert_eq!(
+            argify(b"put foo bar").unwrap(),
+            strs(&["put", "foo", "bar"])
+        );
+        assert_eq!(
+            argify(b"put \"a b\" \"c\\nd\"").unwrap(),
+            strs(&["put", "a b", "c\nd"])
+        );
         // Single quotes are cut at len(args)-1 (here 3-1=2): 'xy' -> "x".
         assert_eq!(argify(b"put 'xy' v").unwrap(), strs(&["put", "x", "v"]));
-        assert_eq!(argify(b"get  k  --prefix").unwrap(), strs(&["get", "k", "--prefix"]));
+        assert_eq!(
+            argify(b"get  k  --prefix").unwrap(),
+            strs(&["get", "k", "--prefix"])
+        );
         assert!(argify(b"put \"\\q\" v").is_err());
     }
 
@@ -222,13 +250,25 @@ mod tests {
         assert_eq!(c.result, CompareResult::Greater as i32);
         assert_eq!(c.target_union, Some(TargetUnion::ModRevision(5)));
         let e = parse_compare(b"value(\"k\")= \"v\"").unwrap_err();
-        assert_eq!(e.stderr, "Error: malformed comparison: value(\"k\")= \"v\"; got value(\"k\")  \"\"\n");
+        assert_eq!(
+            e.stderr,
+            "Error: malformed comparison: value(\"k\")= \"v\"; got value(\"k\")  \"\"\n"
+        );
         assert_eq!(e.code, 3);
         let e = parse_compare(b"ver(\"k\") = \"x\"").unwrap_err();
-        assert_eq!(e.stderr, "Error: invalid txn compare request: ver(\"k\") = \"x\"\n");
+        assert_eq!(
+            e.stderr,
+            "Error: invalid txn compare request: ver(\"k\") = \"x\"\n"
+        );
         let e = parse_compare(b"foo(\"k\") = \"x\"").unwrap_err();
-        assert_eq!(e.stderr, "Error: malformed comparison: foo(\"k\") = \"x\" (unknown target foo)\n");
-        assert_eq!(parse_compare(b"nope").unwrap_err().stderr, "Error: malformed comparison: nope\n");
+        assert_eq!(
+            e.stderr,
+            "Error: malformed comparison: foo(\"k\") = \"x\" (unknown target foo)\n"
+        );
+        assert_eq!(
+            parse_compare(b"nope").unwrap_err().stderr,
+            "Error: malformed comparison: nope\n"
+        );
     }
 
     #[test]
@@ -236,11 +276,20 @@ mod tests {
         let op = parse_request(b"p k v --prev-kv", Vec::new).unwrap();
         match op.request {
             Some(Request::RequestPut(p)) => {
-                assert_eq!((p.key, p.value, p.prev_kv), (b"k".to_vec(), b"v".to_vec(), true));
+                assert_eq!(
+                    (p.key, p.value, p.prev_kv),
+                    (b"k".to_vec(), b"v".to_vec(), true)
+                );
             }
             other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(parse_request(b"get", Vec::new).unwrap_err().stderr, "Error: invalid txn compare request: get\n");
-        assert_eq!(parse_request(b"foo bar", Vec::new).unwrap_err().stderr, "Error: invalid txn request: foo bar\n");
+        assert_eq!(
+            parse_request(b"get", Vec::new).unwrap_err().stderr,
+            "Error: invalid txn compare request: get\n"
+        );
+        assert_eq!(
+            parse_request(b"foo bar", Vec::new).unwrap_err().stderr,
+            "Error: invalid txn request: foo bar\n"
+        );
     }
 }

@@ -110,7 +110,10 @@ pub fn parse(orig: &str) -> Result<i64, String> {
             .position(|&c| c == b'.' || c.is_ascii_digit())
             .unwrap_or(s.len());
         if end == 0 {
-            return Err(format!("time: missing unit in duration {}", time_quote(orig)));
+            return Err(format!(
+                "time: missing unit in duration {}",
+                time_quote(orig)
+            ));
         }
         let unit_str = String::from_utf8_lossy(&s[..end]).into_owned();
         s = &s[end..];
@@ -238,8 +241,14 @@ mod tests {
         assert_eq!(parse(".5s"), Ok(500_000_000));
         assert_eq!(parse("x"), Err("time: invalid duration \"x\"".into()));
         assert_eq!(parse(""), Err("time: invalid duration \"\"".into()));
-        assert_eq!(parse("1"), Err("time: missing unit in duration \"1\"".into()));
-        assert_eq!(parse("1x"), Err("time: unknown unit \"x\" in duration \"1x\"".into()));
+        assert_eq!(
+            parse("1"),
+            Err("time: missing unit in duration \"1\"".into())
+        );
+        assert_eq!(
+            parse("1x"),
+            Err("time: unknown unit \"x\" in duration \"1x\"".into())
+        );
         assert_eq!(
             parse("99999999999h"),
             Err("time: invalid duration \"99999999999h\"".into())

@@ -62,7 +62,10 @@ impl Default for Obj {
 impl Obj {
     /// Starts an object.
     pub fn new() -> Self {
-        Obj { buf: String::from("{"), first: true }
+        Obj {
+            buf: String::from("{"),
+            first: true,
+        }
     }
 
     fn key(&mut self, k: &str) {
@@ -182,7 +185,10 @@ mod tests {
     fn escapes_like_go() {
         let mut s = String::new();
         write_str(&mut s, b"a<b>&\"\\\n\x01\xff\xe2\x80\xa8");
-        assert_eq!(s, "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\\ufffd\\u2028\"");
+        assert_eq!(
+            s,
+            "\"a\\u003cb\\u003e\\u0026\\\"\\\\\\n\\u0001\\ufffd\\u2028\""
+        );
     }
 
     #[test]

@@ -74,9 +74,7 @@ fn escape_rune(out: &mut String, c: char, q: char) {
         '\r' => out.push_str("\\r"),
         '\t' => out.push_str("\\t"),
         '\x0b' => out.push_str("\\v"),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-            out.push_str(&format!("\\x{:02x}", c as u32))
-        }
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
         c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
         c => out.push_str(&format!("\\U{:08x}", c as u32)),
     }
@@ -87,7 +85,10 @@ pub fn backquote_list(items: &[String]) -> String {
     let parts: Vec<String> = items
         .iter()
         .map(|s| {
-            if !s.contains('`') && s.chars().all(|c| c == '\t' || (is_print(c) && c != '\u{feff}')) {
+            if !s.contains('`')
+                && s.chars()
+                    .all(|c| c == '\t' || (is_print(c) && c != '\u{feff}'))
+            {
                 format!("`{s}`")
             } else {
                 quote(s.as_bytes())
@@ -199,6 +200,9 @@ mod tests {
 
     #[test]
     fn backquotes_lists() {
-        assert_eq!(backquote_list(&["foo".into(), "a`b".into()]), "[`foo` \"a`b\"]");
+        assert_eq!(
+            backquote_list(&["foo".into(), "a`b".into()]),
+            "[`foo` \"a`b\"]"
+        );
     }
 }

@@ -1,4 +1,4 @@
-//! Go's `strconv.ParseInt`, `ParseUint` and `ParseBool`, with their error texts.
+//! Go's `strconv.ParseInt` and `ParseBool`, with their error texts.
 
 use super::quote::quote;
 
@@ -6,7 +6,11 @@ fn num_error(func: &str, num: &str, range: bool) -> String {
     format!(
         "strconv.{func}: parsing {}: {}",
         quote(num.as_bytes()),
-        if range { "value out of range" } else { "invalid syntax" }
+        if range {
+            "value out of range"
+        } else {
+            "invalid syntax"
+        }
     )
 }
 
@@ -23,7 +27,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -60,13 +64,13 @@ fn parse_uint_inner(s0: &str, base: u32) -> Result<u64, UintErr> {
     if base0 {
         base = 10;
         if s[0] == b'0' {
-            if s.len() >= 3 && s[1].to_ascii_lowercase() == b'b' {
+            if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'b') {
                 base = 2;
                 s = &s[2..];
-            } else if s.len() >= 3 && s[1].to_ascii_lowercase() == b'o' {
+            } else if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'o') {
                 base = 8;
                 s = &s[2..];
-            } else if s.len() >= 3 && s[1].to_ascii_lowercase() == b'x' {
+            } else if s.len() >= 3 && s[1].eq_ignore_ascii_case(&b'x') {
                 base = 16;
                 s = &s[2..];
             } else {
@@ -125,12 +129,11 @@ pub fn parse_int(s0: &str, base: u32) -> Result<i64, String> {
     if neg && un > cutoff {
         return Err(num_error("ParseInt", s0, true));
     }
-    Ok(if neg { (un as i64).wrapping_neg() } else { un as i64 })
-}
-
-/// `strconv.ParseUint(s, base, 64)`.
-pub fn parse_uint(s: &str, base: u32) -> Result<u64, String> {
-    parse_uint_inner(s, base).map_err(|e| num_error("ParseUint", s, matches!(e, UintErr::Range)))
+    Ok(if neg {
+        (un as i64).wrapping_neg()
+    } else {
+        un as i64
+    })
 }
 
 /// `strconv.ParseBool`.
@@ -171,7 +174,8 @@ mod tests {
     fn parse_hex() {
         assert_eq!(parse_int("ff", 16), Ok(255));
         assert!(parse_int("0x1", 16).is_err());
-        assert_eq!(parse_uint("bdae9bbc11dd390d", 16), Ok(0xbdae9bbc11dd390d));
+        assert!(parse_int("bdae9bbc11dd390d", 16).is_err());
+        assert_eq!(parse_int("7dae9bbc11dd390d", 16), Ok(0x7dae9bbc11dd390d));
     }
 
     #[test]

@@ -15,13 +15,24 @@ struct Tm {
 }
 
 fn now() -> Tm {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let secs = since.as_secs() as libc::time_t;
     // SAFETY: localtime_r only writes into the zeroed `tm` we own.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     let ok = unsafe { !libc::localtime_r(&secs, &mut tm).is_null() };
     if !ok {
-        return Tm { year: 1970, month: 1, day: 1, hour: 0, min: 0, sec: 0, micros: 0, offset_secs: 0 };
+        return Tm {
+            year: 1970,
+            month: 1,
+            day: 1,
+            hour: 0,
+            min: 0,
+            sec: 0,
+            micros: 0,
+            offset_secs: 0,
+        };
     }
     Tm {
         year: i64::from(tm.tm_year) + 1900,

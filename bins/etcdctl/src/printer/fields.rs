@@ -62,7 +62,10 @@ pub fn txn(r: &TxnResponse) {
             Some(Response::ResponseDeleteRange(d)) => del(d),
             Some(Response::ResponsePut(p)) => put(p),
             Some(Response::ResponseRange(g)) => get(g),
-            other => out::line(format!("\"Unknown\" : {}", quote(format!("{other:?}").as_bytes()))),
+            other => out::line(format!(
+                "\"Unknown\" : {}",
+                quote(format!("{other:?}").as_bytes())
+            )),
         }
     }
 }

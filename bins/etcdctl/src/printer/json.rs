@@ -73,7 +73,9 @@ pub fn txn(r: &TxnResponse) -> String {
             // The oneof is an interface field without a json tag: `{"Response":{"ResponsePut":...}}`.
             let inner = match &op.response {
                 None => "null".to_string(),
-                Some(Response::ResponseRange(x)) => Obj::new().raw("ResponseRange", &range(x)).finish(),
+                Some(Response::ResponseRange(x)) => {
+                    Obj::new().raw("ResponseRange", &range(x)).finish()
+                }
                 Some(Response::ResponsePut(x)) => Obj::new().raw("ResponsePut", &put(x)).finish(),
                 Some(Response::ResponseDeleteRange(x)) => {
                     Obj::new().raw("ResponseDeleteRange", &del(x)).finish()
@@ -126,7 +128,12 @@ fn status(r: &StatusResponse) -> String {
 pub fn endpoint_status(list: &[EpStatus]) -> String {
     let items: Vec<String> = list
         .iter()
-        .map(|s| Obj::new().str("Endpoint", &s.ep).raw("Status", &status(&s.resp)).finish())
+        .map(|s| {
+            Obj::new()
+                .str("Endpoint", &s.ep)
+                .raw("Status", &status(&s.resp))
+                .finish()
+        })
         .collect();
     array(&items)
 }

@@ -74,7 +74,11 @@ impl Printer {
             "table" => Format::Table,
             _ => return None,
         };
-        Some(Printer { format, hex, value_only: false })
+        Some(Printer {
+            format,
+            hex,
+            value_only: false,
+        })
     }
 
     fn name(&self) -> &'static str {
@@ -89,7 +93,10 @@ impl Printer {
 
     /// etcdctl's `printerUnsupported`.
     fn unsupported(&self) -> Exit {
-        Exit::error(EXIT_BAD_FEATURE, format!("{} not supported as output format", self.name()))
+        Exit::error(
+            EXIT_BAD_FEATURE,
+            format!("{} not supported as output format", self.name()),
+        )
     }
 
     /// Prints a Range response.
@@ -182,14 +189,26 @@ type Table = (Vec<&'static str>, Vec<Vec<String>>);
 
 /// `makeMemberListTable`.
 fn member_list_table(r: &MemberListResponse) -> Table {
-    let hdr = vec!["ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"];
+    let hdr = vec![
+        "ID",
+        "Status",
+        "Name",
+        "Peer Addrs",
+        "Client Addrs",
+        "Is Learner",
+    ];
     let rows = r
         .members
         .iter()
         .map(|m| {
             vec![
                 format!("{:x}", m.id),
-                if m.name.is_empty() { "unstarted" } else { "started" }.to_string(),
+                if m.name.is_empty() {
+                    "unstarted"
+                } else {
+                    "started"
+                }
+                .to_string(),
                 m.name.clone(),
                 m.peer_ur_ls.join(","),
                 m.client_ur_ls.join(","),
@@ -205,7 +224,14 @@ fn endpoint_health_table(list: &[EpHealth]) -> Table {
     let hdr = vec!["endpoint", "health", "took", "error"];
     let rows = list
         .iter()
-        .map(|h| vec![h.ep.clone(), h.health.to_string(), h.took.clone(), h.error.clone()])
+        .map(|h| {
+            vec![
+                h.ep.clone(),
+                h.health.to_string(),
+                h.took.clone(),
+                h.error.clone(),
+            ]
+        })
         .collect();
     (hdr, rows)
 }

@@ -9,7 +9,9 @@ use crate::out;
 
 /// `addHexPrefix(hex.EncodeToString(b))`: `\x66\x6f\x6f`.
 fn hex_escaped(b: &[u8]) -> Vec<u8> {
-    b.iter().flat_map(|c| format!("\\x{c:02x}").into_bytes()).collect()
+    b.iter()
+        .flat_map(|c| format!("\\x{c:02x}").into_bytes())
+        .collect()
 }
 
 /// `printKV`: key line (unless value-only) and value line.

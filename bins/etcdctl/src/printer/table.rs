@@ -58,13 +58,21 @@ fn wrap_string(s: &str, lim: usize) -> Vec<String> {
     for w in &words {
         lim = lim.max(width(w));
     }
-    wrap_words(&words, 1, lim, 100_000).into_iter().map(|l| l.join(" ")).collect()
+    wrap_words(&words, 1, lim, 100_000)
+        .into_iter()
+        .map(|l| l.join(" "))
+        .collect()
 }
 
 /// tablewriter's `parseDimension`: the cell's lines and its width.
 fn parse_dimension(s: &str) -> (Vec<String>, usize) {
     let raw: Vec<&str> = s.split('\n').collect();
-    let max_width = raw.iter().map(|l| width(l)).max().unwrap_or(0).min(MAX_WIDTH);
+    let max_width = raw
+        .iter()
+        .map(|l| width(l))
+        .max()
+        .unwrap_or(0)
+        .min(MAX_WIDTH);
     // Reflow: one paragraph of everything.
     let lines = wrap_string(&raw.join(" "), max_width);
     let new_max = lines.iter().map(|l| width(l)).fold(max_width, usize::max);
@@ -138,10 +146,19 @@ pub fn render((hdr, rows): &Table) -> String {
     for x in 0..hmax {
         out.push('|');
         for (y, w) in cs.iter().enumerate() {
-            let h = headers.get(y).and_then(|l| l.get(x)).map(|s| title(s)).unwrap_or_default();
+            let h = headers
+                .get(y)
+                .and_then(|l| l.get(x))
+                .map(|s| title(s))
+                .unwrap_or_default();
             let gap = w.saturating_sub(width(&h));
             let left = gap / 2;
-            out.push_str(&format!(" {}{}{} |", " ".repeat(left), h, " ".repeat(gap - left)));
+            out.push_str(&format!(
+                " {}{}{} |",
+                " ".repeat(left),
+                h,
+                " ".repeat(gap - left)
+            ));
         }
         out.push('\n');
     }
@@ -153,7 +170,11 @@ pub fn render((hdr, rows): &Table) -> String {
             for (y, cell) in row.iter().enumerate() {
                 let s = cell.get(x).map(String::as_str).unwrap_or("  ");
                 let w = cs.get(y).copied().unwrap_or(0);
-                out.push_str(&format!("| {}{} ", " ".repeat(w.saturating_sub(width(s))), s));
+                out.push_str(&format!(
+                    "| {}{} ",
+                    " ".repeat(w.saturating_sub(width(s))),
+                    s
+                ));
             }
             out.push_str("|\n");
         }
@@ -175,7 +196,12 @@ mod tests {
     fn renders_like_tablewriter() {
         let t = (
             vec!["endpoint", "health", "took", "error"],
-            vec![vec!["127.0.0.1:23791".to_string(), "true".into(), "3.607518ms".into(), "".into()]],
+            vec![vec![
+                "127.0.0.1:23791".to_string(),
+                "true".into(),
+                "3.607518ms".into(),
+                "".into(),
+            ]],
         );
         let want = "\
 +-----------------+--------+------------+-------+
@@ -189,7 +215,8 @@ mod tests {
 
     #[test]
     fn wraps_long_cells() {
-        let (lines, w) = parse_dimension("a very long error message that does not fit in thirty columns");
+        let (lines, w) =
+            parse_dimension("a very long error message that does not fit in thirty columns");
         assert!(lines.len() > 1);
         assert!(w <= 30);
     }

@@ -35,14 +35,19 @@ pub struct Outcome {
 /// and `stdin`; killed after 30 s.
 pub fn run(bin: &str, args: &[String], env: &[(String, String)], stdin: &[u8]) -> Outcome {
     let mut cmd = Command::new(Path::new(bin));
-    cmd.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, _) in std::env::vars_os() {
         if k.to_string_lossy().starts_with("ETCDCTL_") {
             cmd.env_remove(k);
         }
     }
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
     let mut input = child.stdin.take().expect("stdin");
     let stdin = stdin.to_vec();
     let writer = std::thread::spawn(move || {
@@ -98,12 +103,20 @@ impl Case {
     pub fn new(args: &[&str]) -> Case {
         let mut all = vec!["--endpoints={EP}".to_string()];
         all.extend(args.iter().map(|s| s.to_string()));
-        Case { args: all, env: Vec::new(), stdin: Vec::new(), durations: false }
+        Case {
+            args: all,
+            env: Vec::new(),
+            stdin: Vec::new(),
+            durations: false,
+        }
     }
 
     /// `etcdctl <args>` without an endpoint flag.
     pub fn raw(args: &[&str]) -> Case {
-        Case { args: args.iter().map(|s| s.to_string()).collect(), ..Case::new(&[]) }
+        Case {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            ..Case::new(&[])
+        }
     }
 
     /// Feeds `s` on stdin.
@@ -126,7 +139,11 @@ impl Case {
 
     fn run_on(&self, bin: &str, ep: &str) -> Outcome {
         let args: Vec<String> = self.args.iter().map(|a| a.replace("{EP}", ep)).collect();
-        let env: Vec<(String, String)> = self.env.iter().map(|(k, v)| (k.clone(), v.replace("{EP}", ep))).collect();
+        let env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.replace("{EP}", ep)))
+            .collect();
         run(bin, &args, &env, &self.stdin)
     }
 
@@ -135,13 +152,19 @@ impl Case {
         if !ep.is_empty() {
             b = b.replace_all_bytes(ep.as_bytes(), b"<EP>");
         }
-        b = regex(r#""ts":"[^"]*""#).replace_all(&b, &b"\"ts\":\"<TS>\""[..]).into_owned();
+        b = regex(r#""ts":"[^"]*""#)
+            .replace_all(&b, &b"\"ts\":\"<TS>\""[..])
+            .into_owned();
         b = regex(r"client-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
             .replace_all(&b, &b"client-<UUID>"[..])
             .into_owned();
-        b = regex(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ").replace_all(&b, &b"<TIME> "[..]).into_owned();
+        b = regex(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ")
+            .replace_all(&b, &b"<TIME> "[..])
+            .into_owned();
         if self.durations {
-            b = regex(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?(ns|µs|ms|s)\b").replace_all(&b, &b"<DUR>"[..]).into_owned();
+            b = regex(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?(ns|µs|ms|s)\b")
+                .replace_all(&b, &b"<DUR>"[..])
+                .into_owned();
             b = regex(r"-+").replace_all(&b, &b"-"[..]).into_owned();
             b = regex(r" +").replace_all(&b, &b" "[..]).into_owned();
         }

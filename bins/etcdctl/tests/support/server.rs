@@ -88,9 +88,13 @@ impl EtcdServer {
     }
 
     fn wait_ready(&mut self) {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
         let _in_runtime = rt.enter();
-        let client = Client::connect_lazy(&ClientConfig::new([self.endpoint.clone()])).expect("client");
+        let client =
+            Client::connect_lazy(&ClientConfig::new([self.endpoint.clone()])).expect("client");
         let start = Instant::now();
         loop {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
@@ -98,13 +102,20 @@ impl EtcdServer {
             }
             let probe = rt.block_on(async {
                 let mut kv = client.kv();
-                let req = RangeRequest { key: b"ready-probe".to_vec(), ..Default::default() };
+                let req = RangeRequest {
+                    key: b"ready-probe".to_vec(),
+                    ..Default::default()
+                };
                 tokio::time::timeout(Duration::from_millis(500), kv.range(req)).await
             });
             if matches!(probe, Ok(Ok(_))) {
                 return;
             }
-            assert!(start.elapsed() < READY_TIMEOUT, "server not ready; log:\n{}", self.log_text());
+            assert!(
+                start.elapsed() < READY_TIMEOUT,
+                "server not ready; log:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -116,7 +127,9 @@ impl EtcdServer {
 
     /// Stops the server: SIGTERM, then SIGKILL if it has not exited within 10 s.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else { return };
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
         if let Ok(pid) = i32::try_from(child.id()) {
             // SAFETY: signalling our own child process.
             unsafe { libc::kill(pid, libc::SIGTERM) };
@@ -180,6 +193,10 @@ impl Pair {
         copy_dir(&template, &tmp.path().join("ours"));
         let real = EtcdServer::start_in(&tmp.path().join("real"), Some(&advertise));
         let ours = EtcdServer::start_in(&tmp.path().join("ours"), Some(&advertise));
-        Pair { real, ours, _tmp: tmp }
+        Pair {
+            real,
+            ours,
+            _tmp: tmp,
+        }
     }
 }
