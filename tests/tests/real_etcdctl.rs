@@ -207,3 +207,31 @@ fn oversized_request_is_rejected_with_etcds_error() {
     assert_eq!(ctl(&s, &["put", "small", "v"]).0, "OK\n");
     assert_eq!(ctl(&s, &["get", "big"]).0, "");
 }
+
+/// etcdctl 3.4 dials `--cluster` members and `endpoint status` targets with the whole URL as
+/// the HTTP/2 authority; real etcd accepts that, so must we. `--user` against a server
+/// without auth enabled works as with etcd.
+#[test]
+fn url_authority_cluster_dials_and_user_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::ours(&dir.path().join("d"));
+    for args in [
+        vec!["endpoint", "status", "--cluster"],
+        vec!["endpoint", "health", "--cluster"],
+    ] {
+        let o = etcdctl(REAL_ETCDCTL, &s.endpoint(), &args, None);
+        assert!(o.status.success(), "{args:?}: {}", stderr(&o));
+        let text = stdout(&o) + &stderr(&o);
+        assert!(text.contains(&s.url()), "{args:?}: {text}");
+        assert!(!text.contains("PROTOCOL_ERROR"), "{text}");
+    }
+    let o = etcdctl(REAL_ETCDCTL, &s.url(), &["endpoint", "status"], None);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = etcdctl(
+        REAL_ETCDCTL,
+        &s.endpoint(),
+        &["--user", "root:pw", "put", "k", "v"],
+        None,
+    );
+    assert_eq!(stdout(&o), "OK\n", "{}", stderr(&o));
+}

@@ -11,6 +11,7 @@ use etcd_proto::etcdserverpb::{
 use tonic::{Request, Response, Status};
 
 use crate::backend::{fill, Backend};
+use crate::unimplemented;
 
 pub struct ClusterService {
     backend: Arc<dyn Backend>,
@@ -20,10 +21,6 @@ impl ClusterService {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Self { backend }
     }
-}
-
-fn unimplemented(what: &str) -> Status {
-    Status::unimplemented(format!("{what} is not implemented by this server yet"))
 }
 
 #[tonic::async_trait]

@@ -5,6 +5,7 @@
 //! (`errors`), calls a [`Backend`] (implemented by `crates/server`) and fills response
 //! headers. It holds no state of its own.
 
+pub mod auth;
 pub mod backend;
 pub mod cluster;
 pub mod errors;
@@ -18,7 +19,8 @@ pub use backend::Backend;
 pub use errors::EtcdError;
 
 use etcd_proto::etcdserverpb::{
-    cluster_server::ClusterServer, kv_server::KvServer, maintenance_server::MaintenanceServer,
+    auth_server::AuthServer, cluster_server::ClusterServer, kv_server::KvServer,
+    maintenance_server::MaintenanceServer,
 };
 
 /// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
@@ -41,4 +43,10 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     tonic::service::Routes::new(kv)
         .add_service(maintenance)
         .add_service(cluster)
+        .add_service(AuthServer::new(auth::AuthService))
+}
+
+/// The answer of an RPC this server does not serve yet.
+pub(crate) fn unimplemented(what: &str) -> tonic::Status {
+    tonic::Status::unimplemented(format!("{what} is not implemented by this server yet"))
 }

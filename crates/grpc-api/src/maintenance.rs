@@ -14,6 +14,7 @@ use futures::Stream;
 use tonic::{Request, Response, Status};
 
 use crate::backend::{fill, Backend};
+use crate::unimplemented;
 
 pub struct MaintenanceService {
     backend: Arc<dyn Backend>,
@@ -23,10 +24,6 @@ impl MaintenanceService {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Self { backend }
     }
-}
-
-fn unimplemented(what: &str) -> Status {
-    Status::unimplemented(format!("{what} is not implemented by this server yet"))
 }
 
 type SnapshotStream = Pin<Box<dyn Stream<Item = Result<SnapshotResponse, Status>> + Send>>;

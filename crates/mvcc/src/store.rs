@@ -197,3 +197,12 @@ pub fn is_txn_read_only(req: &TxnRequest) -> bool {
 pub(crate) fn compact_rev_bytes(rev: i64) -> [u8; REV_BYTES_LEN] {
     Revision::new(rev, 0).to_bytes()
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn store_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Store>();
+    }
+}

@@ -264,13 +264,16 @@ impl WriteTxn<'_, '_> {
     /// Records a put; returns its main revision.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>, lease: i64) -> Result<i64, MvccError> {
         let rev = self.begin_rev + 1;
-        let found = self.batch.store.index.read().get(&key, rev);
+        let idx_rev = Revision::new(rev, self.changes);
+        let (found, prev) = {
+            let mut index = self.batch.store.index.write();
+            let found = index.get(&key, rev);
+            (found, index.put(&key, idx_rev)?)
+        };
         let (create_revision, version) = match found {
             Some(f) => (f.created.main, f.version + 1),
             None => (rev, 1),
         };
-        let idx_rev = Revision::new(rev, self.changes);
-        let prev = self.batch.store.index.write().put(&key, idx_rev)?;
         let kv = KeyValue {
             key,
             create_revision,

@@ -13,6 +13,7 @@
 pub mod applier;
 pub mod backend;
 pub mod config;
+pub mod identity;
 pub mod ids;
 pub mod member;
 pub mod wait;

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use etcd_proto::etcdserverpb::Member as PbMember;
 use mvcc::{Engine, RocksEngine, Store};
 use raft_node::{RaftConfig, RaftNode, Transport};
 use tokio::net::TcpListener;
@@ -18,7 +17,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
 use crate::config::{parse_url, Config};
-use crate::ids;
+use crate::identity::Identity;
 use crate::wait::{IdGenerator, Wait};
 
 /// A single-member cluster has no peers to talk to.
@@ -48,14 +47,6 @@ impl Member {
                 initial.len()
             );
         }
-        let member_ids: Vec<u64> = initial
-            .iter()
-            .map(|(_, urls)| ids::member_id(urls, &cfg.initial_cluster_token))
-            .collect();
-        let member_id = member_ids[0];
-        let cluster_id = ids::cluster_id(&member_ids);
-        tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
-
         let member_dir = cfg.data_dir.join("member");
         std::fs::create_dir_all(&member_dir)
             .with_context(|| format!("cannot create data dir {}", member_dir.display()))?;
@@ -72,6 +63,12 @@ impl Member {
             RocksEngine::open(&cfg.kv_dir())
                 .with_context(|| format!("cannot open backend {}", cfg.kv_dir().display()))?,
         );
+        let Identity {
+            member_id,
+            cluster_id,
+            members,
+        } = Identity::load_or_bootstrap(&*engine, &cfg)?;
+        tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
         let store = Arc::new(Store::open(engine.clone())?);
         let wait = Arc::new(Wait::default());
         let applier = KvApplier {
@@ -83,7 +80,7 @@ impl Member {
         let raft = RaftNode::start(
             RaftConfig {
                 id: member_id,
-                peers: member_ids.clone(),
+                peers: members.iter().map(|m| m.id).collect(),
                 wal_dir: cfg.wal_dir(),
                 wal_sync: cfg.wal_sync,
                 tick_interval: tick,
@@ -100,21 +97,6 @@ impl Member {
         tracing::info!("published local member to cluster through raft");
         tracing::info!("enabled capabilities for version 3.4");
 
-        let members = initial
-            .iter()
-            .zip(&member_ids)
-            .map(|((name, peer_urls), id)| PbMember {
-                id: *id,
-                name: name.clone(),
-                peer_ur_ls: peer_urls.clone(),
-                client_ur_ls: if *id == member_id {
-                    cfg.advertise_client_urls.clone()
-                } else {
-                    vec![]
-                },
-                is_learner: false,
-            })
-            .collect();
         let backend = Arc::new(EtcdBackend {
             member_id,
             cluster_id,
