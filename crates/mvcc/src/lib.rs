@@ -5,7 +5,7 @@
 //! deletes share `main`). The engine's `key` column family maps each revision to the
 //! `mvccpb.KeyValue` written at it, in etcd's bbolt layout (8-byte big-endian main, `'_'`,
 //! 8-byte big-endian sub, `'t'` suffix on tombstones); an in-memory index maps each key to
-//! its revisions by generation (see [`key_index`](crate) docs in the source). `meta` holds the
+//! its revisions, grouped in generations (a delete ends one). `meta` holds the
 //! consistent index (last applied raft index) and compaction marks, written in the same
 //! engine batch as the changes.
 //!
@@ -13,6 +13,7 @@
 //!   applies.
 //! - [`Store::apply`] / [`Store::begin`]: the raft applier's write path, one engine batch
 //!   per call.
+//! - [`Store::events`], [`Store::hash_kv`]: history by revision (watch catch-up, HashKV).
 //! - [`Engine`]: RocksDB ([`RocksEngine`]) or memory ([`MemEngine`]).
 //!
 //! Semantics (sorting, filters, compares, nested txns, compaction, error strings) follow
