@@ -62,6 +62,19 @@ fn check_no_lease(ops: &[RequestOp]) -> Result<()> {
     Ok(())
 }
 
+/// True when every range in the txn (both branches, nested) is serializable (etcd's
+/// `isTxnSerializable`).
+fn is_txn_serializable(t: &TxnRequest) -> bool {
+    t.success
+        .iter()
+        .chain(&t.failure)
+        .all(|op| match &op.request {
+            Some(Request::RequestRange(r)) => r.serializable,
+            Some(Request::RequestTxn(inner)) => is_txn_serializable(inner),
+            _ => true,
+        })
+}
+
 impl EtcdBackend {
     /// Proposes `req` through raft and waits until it is applied.
     async fn propose(&self, mut req: InternalRaftRequest) -> Result<WriteResponse> {
@@ -144,6 +157,14 @@ impl Backend for EtcdBackend {
     }
 
     async fn txn(&self, req: TxnRequest) -> Result<TxnResponse> {
+        // As etcd: a txn that only reads is served without a raft proposal, after a read
+        // barrier unless every range in it is serializable.
+        if mvcc::is_txn_read_only(&req) {
+            if !is_txn_serializable(&req) {
+                self.read_barrier().await?;
+            }
+            return Ok(self.store.txn_read(&req)?);
+        }
         check_no_lease(&req.success)?;
         check_no_lease(&req.failure)?;
         let r = InternalRaftRequest {
