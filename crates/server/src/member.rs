@@ -12,7 +12,7 @@ use raft_node::{RaftConfig, RaftNode, Transport};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 
 use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
@@ -128,11 +128,13 @@ impl Member {
             let mut stop = shutdown.subscribe();
             servers.push(tokio::spawn(
                 tonic::transport::Server::builder()
-                    .tcp_nodelay(true)
                     .add_routes(routes)
-                    .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-                        let _ = stop.wait_for(|s| *s).await;
-                    }),
+                    .serve_with_incoming_shutdown(
+                        TcpIncoming::from(listener).with_nodelay(Some(true)),
+                        async move {
+                            let _ = stop.wait_for(|s| *s).await;
+                        },
+                    ),
             ));
             tracing::warn!(
                 "serving insecure client requests on {addr}, this is strongly discouraged!"
