@@ -135,6 +135,8 @@ pub const GET_FLAGS: &[F] = &[
     ),
     i("rev", 0, "Specify the kv revision"),
     b("keys-only", false, "Get only the keys"),
+    // etcdctl 3.5's flag (etcdctl 3.4 lacks it): our one deliberate addition to `get`.
+    b("count-only", false, "Get only the count"),
     b(
         "print-value-only",
         false,

@@ -114,6 +114,13 @@ pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
         req.range_end = vec![0];
     }
     req.keys_only = fs.get_bool("keys-only");
+    req.count_only = fs.get_bool("count-only");
+    if req.keys_only && req.count_only {
+        return Err(Exit::error(
+            EXIT_BAD_ARGS,
+            "`--keys-only` and `--count-only` cannot be set at the same time, choose one",
+        ));
+    }
     Ok(req)
 }
 
@@ -226,6 +233,13 @@ pub fn get(ctx: &mut Ctx) -> CmdResult {
             .map_err(rpc_error)?
             .into_inner();
         let mut printer = settings.printer;
+        // etcdctl 3.5's rule for its --count-only flag.
+        if req.count_only && printer.format != crate::printer::Format::Fields {
+            return Err(Exit::error(
+                EXIT_BAD_ARGS,
+                "--count-only is only for `--write-out=fields`",
+            ));
+        }
         if value_only {
             if printer.format != crate::printer::Format::Simple {
                 return Err(Exit::error(
