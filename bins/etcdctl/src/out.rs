@@ -8,6 +8,8 @@ pub fn stdout(b: impl AsRef<[u8]>) {
     let mut out = std::io::stdout().lock();
     // A closed stdout is not worth a panic (Go would get EPIPE and carry on).
     let _ = out.write_all(b.as_ref());
+    // Go's stdout is unbuffered: long-running commands (watch) must not hold output back.
+    let _ = out.flush();
 }
 
 /// Writes bytes to stderr.

@@ -3,8 +3,10 @@
 
 use etcd_proto::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
-    MemberListResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
-    StatusResponse, TxnRequest, TxnResponse,
+    LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
+    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberListResponse,
+    PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader, StatusResponse,
+    TxnRequest, TxnResponse,
 };
 
 use crate::errors::EtcdError;
@@ -22,6 +24,17 @@ pub trait Backend: Send + Sync + 'static {
     async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse>;
     async fn status(&self) -> Result<StatusResponse>;
     async fn member_list(&self) -> Result<MemberListResponse>;
+
+    async fn lease_grant(&self, req: LeaseGrantRequest) -> Result<LeaseGrantResponse>;
+    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse>;
+    /// Keep-alive on the leader: the lease's TTL, or 0 when it does not exist (as etcd).
+    async fn lease_renew(&self, id: i64) -> Result<i64>;
+    /// TTL -1 when the lease does not exist (as etcd).
+    async fn lease_time_to_live(
+        &self,
+        req: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse>;
+    async fn lease_leases(&self) -> Result<LeaseLeasesResponse>;
 
     /// Sets cluster_id, member_id, raft_term, and revision when it is still 0
     /// (etcd's `header.fill`).

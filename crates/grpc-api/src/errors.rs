@@ -180,6 +180,7 @@ impl From<mvcc::MvccError> for EtcdError {
             mvcc::MvccError::Compacted => EtcdError::Compacted,
             mvcc::MvccError::FutureRevision => EtcdError::FutureRev,
             mvcc::MvccError::KeyNotFound => EtcdError::KeyNotFound,
+            mvcc::MvccError::LeaseNotFound => EtcdError::LeaseNotFound,
             other => EtcdError::Other(other.to_string()),
         }
     }

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cluster;
 pub mod errors;
 pub mod kv;
+pub mod lease;
 pub mod maintenance;
 pub mod validate;
 
@@ -20,7 +21,7 @@ pub use errors::EtcdError;
 
 use etcd_proto::etcdserverpb::{
     auth_server::AuthServer, cluster_server::ClusterServer, kv_server::KvServer,
-    maintenance_server::MaintenanceServer,
+    lease_server::LeaseServer, maintenance_server::MaintenanceServer,
 };
 
 /// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
@@ -37,12 +38,16 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let maintenance = MaintenanceServer::new(maintenance::MaintenanceService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
+    let lease = LeaseServer::new(lease::LeaseService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
     let cluster = ClusterServer::new(cluster::ClusterService::new(backend))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
     tonic::service::Routes::new(kv)
         .add_service(maintenance)
         .add_service(cluster)
+        .add_service(lease)
         .add_service(AuthServer::new(auth::AuthService))
 }
 

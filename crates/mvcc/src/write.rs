@@ -113,6 +113,12 @@ impl<'a> ApplyBatch<'a> {
         self.rev
     }
 
+    /// Every change applied so far in this batch, in revision order (callers that keep
+    /// per-key bookkeeping, such as lease attachments, follow it request by request).
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
     /// Engine operations of other tables (leases, auth, ...) to commit atomically with the
     /// batch. They are not undone when a request fails.
     pub fn extra_writes(&mut self) -> &mut WriteBatch {

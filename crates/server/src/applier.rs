@@ -1,38 +1,159 @@
-//! Applies committed raft entries to the MVCC store and wakes the proposers waiting on them.
+//! Applies committed raft entries to the MVCC store and the lessor, and wakes the proposers
+//! waiting on them.
 //!
 //! Entries arrive in order, in batches (one raft Ready). A whole batch becomes one
-//! `Store::apply` call, i.e. one engine write carrying the consistent index, so replaying
-//! the WAL after a crash skips what the store already has (`index <= consistent_index`).
+//! `mvcc::ApplyBatch`: one engine write carrying the KV changes, the lease table changes and
+//! the consistent index, so replaying the WAL after a crash skips what the store already has
+//! (`index <= consistent_index`). Lease attachments (in memory, rebuilt from the store at
+//! start) follow the batch's events request by request.
 
 use std::sync::Arc;
+use std::time::Instant;
 
-use etcd_proto::etcdserverpb::InternalRaftRequest;
+use etcd_proto::etcdserverpb::{
+    request_op, DeleteRangeRequest, InternalRaftRequest, LeaseGrantResponse, LeaseRevokeResponse,
+    RequestOp, ResponseHeader, TxnRequest,
+};
+use etcd_proto::mvccpb::{event::EventType, Event};
 use grpc_api::EtcdError;
-use mvcc::{Engine, Store, WriteRequest, WriteResponse};
+use lease::{LeaseError, Lessor};
+use mvcc::{ApplyBatch, Engine, Store, WriteRequest, WriteResponse};
+use parking_lot::Mutex;
 use prost::Message;
 use raft_node::{Applier, Committed};
 
 use crate::wait::Wait;
 
-pub type ApplyResult = Result<WriteResponse, EtcdError>;
+/// What an applied request answers.
+#[derive(Debug)]
+pub enum Applied {
+    Kv(WriteResponse),
+    LeaseGrant(LeaseGrantResponse),
+    LeaseRevoke(LeaseRevokeResponse),
+}
+
+pub type ApplyResult = Result<Applied, EtcdError>;
 
 pub struct KvApplier {
     pub store: Arc<Store>,
     pub engine: Arc<dyn Engine>,
+    pub lessor: Arc<Mutex<Lessor>>,
     pub wait: Arc<Wait>,
 }
 
-/// Maps a decoded raft request onto the store's write API.
-fn to_write(r: InternalRaftRequest) -> Option<WriteRequest> {
-    if let Some(p) = r.put {
+pub fn lease_error(e: LeaseError) -> EtcdError {
+    match e {
+        LeaseError::LeaseNotFound | LeaseError::LeaseExpired => EtcdError::LeaseNotFound,
+        LeaseError::LeaseExist => EtcdError::LeaseExist,
+        LeaseError::LeaseTtlTooLarge => EtcdError::LeaseTtlTooLarge,
+        other => EtcdError::Other(other.to_string()),
+    }
+}
+
+/// Keeps lease attachments in step with applied changes: a put attaches its key to its lease
+/// (moving it off any other), a put without a lease or a delete detaches it.
+fn follow_events(lessor: &mut Lessor, events: &[Event]) {
+    for ev in events {
+        let Some(kv) = &ev.kv else { continue };
+        let old = lessor.lease_of(&kv.key);
+        let new = (ev.r#type == EventType::Put as i32 && kv.lease != 0).then_some(kv.lease);
+        if old == new {
+            continue;
+        }
+        if let Some(id) = old {
+            let _ = lessor.detach(id, &kv.key);
+        }
+        if let Some(id) = new {
+            if let Err(e) = lessor.attach(id, &kv.key) {
+                tracing::warn!(lease = id, error = %e, "cannot attach key to lease");
+            }
+        }
+    }
+}
+
+/// All of a revoked lease's keys go in one revision, as etcd's revoke txn.
+fn delete_keys_txn(keys: Vec<Vec<u8>>) -> WriteRequest {
+    WriteRequest::Txn(TxnRequest {
+        compare: vec![],
+        success: keys
+            .into_iter()
+            .map(|key| RequestOp {
+                request: Some(request_op::Request::RequestDeleteRange(
+                    DeleteRangeRequest {
+                        key,
+                        ..Default::default()
+                    },
+                )),
+            })
+            .collect(),
+        failure: vec![],
+    })
+}
+
+fn header(rev: i64) -> Option<ResponseHeader> {
+    Some(ResponseHeader {
+        revision: rev,
+        ..Default::default()
+    })
+}
+
+/// A storage failure while applying: the member cannot go on safely (etcd panics too).
+fn fatal(e: &mvcc::MvccError) -> bool {
+    matches!(e, mvcc::MvccError::Engine(_) | mvcc::MvccError::Corrupt(_))
+}
+
+/// Applies one request to the open batch. The outer error is a fatal storage failure; the
+/// inner result is what the client gets.
+fn apply_one(
+    batch: &mut ApplyBatch<'_>,
+    lessor: &mut Lessor,
+    req: InternalRaftRequest,
+    now: Instant,
+) -> Result<ApplyResult, mvcc::MvccError> {
+    let client = |r: Result<WriteResponse, mvcc::MvccError>| match r {
+        Err(e) if fatal(&e) => Err(e),
+        other => Ok(other.map(Applied::Kv).map_err(EtcdError::from)),
+    };
+    let write = if let Some(p) = req.put {
         Some(WriteRequest::Put(p))
-    } else if let Some(d) = r.delete_range {
+    } else if let Some(d) = req.delete_range {
         Some(WriteRequest::DeleteRange(d))
-    } else if let Some(t) = r.txn {
+    } else if let Some(t) = req.txn {
         Some(WriteRequest::Txn(t))
     } else {
-        r.compaction.map(WriteRequest::Compaction)
+        req.compaction.map(WriteRequest::Compaction)
+    };
+    if let Some(w) = write {
+        return client(batch.apply_with_leases(w, &|id| lessor.lookup(id)));
     }
+    if let Some(g) = req.lease_grant {
+        let granted = lessor.grant(batch.extra_writes(), g.id, g.ttl, now);
+        return Ok(granted.map_err(lease_error).map(|info| {
+            Applied::LeaseGrant(LeaseGrantResponse {
+                header: header(batch.revision()),
+                id: info.id,
+                ttl: info.ttl,
+                error: String::new(),
+            })
+        }));
+    }
+    if let Some(r) = req.lease_revoke {
+        let keys = match lessor.revoke(batch.extra_writes(), r.id) {
+            Ok(keys) => keys,
+            Err(e) => return Ok(Err(lease_error(e))),
+        };
+        if !keys.is_empty() {
+            if let Err(e) = client(batch.apply(delete_keys_txn(keys)))? {
+                return Ok(Err(e));
+            }
+        }
+        return Ok(Ok(Applied::LeaseRevoke(LeaseRevokeResponse {
+            header: header(batch.revision()),
+        })));
+    }
+    Ok(Err(EtcdError::Other(
+        "etcdserver: unsupported request".into(),
+    )))
 }
 
 impl Applier for KvApplier {
@@ -48,8 +169,11 @@ impl Applier for KvApplier {
         if last <= applied {
             return;
         }
-        let mut ids = Vec::with_capacity(entries.len());
-        let mut reqs = Vec::with_capacity(entries.len());
+        let now = Instant::now();
+        let mut lessor = self.lessor.lock();
+        let mut batch = self.store.begin();
+        let mut done = Vec::with_capacity(entries.len());
+        let mut followed = 0;
         for e in entries.into_iter().filter(|e| e.index > applied) {
             let req = match InternalRaftRequest::decode(e.data.as_slice()) {
                 Ok(r) => r,
@@ -59,25 +183,22 @@ impl Applier for KvApplier {
                 }
             };
             let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
-            match to_write(req) {
-                Some(w) => {
-                    ids.push(id);
-                    reqs.push(w);
-                }
-                None => self.wait.trigger(
-                    id,
-                    Err(EtcdError::Other("etcdserver: unsupported request".into())),
-                ),
-            }
+            let result = match apply_one(&mut batch, &mut lessor, req, now) {
+                Ok(result) => result,
+                // A storage failure leaves the member unable to make progress safely; etcd
+                // panics in the same place. The WAL still has every entry for a restart.
+                Err(err) => panic!("fatal: applying raft entry {} failed: {err}", e.index),
+            };
+            follow_events(&mut lessor, &batch.events()[followed..]);
+            followed = batch.events().len();
+            done.push((id, result));
         }
-        // A storage failure here leaves the member unable to make progress safely;
-        // etcd panics in the same place. The WAL still has every entry for a restart.
-        let out = match self.store.apply(last, reqs) {
-            Ok(out) => out,
-            Err(err) => panic!("fatal: applying raft entries up to index {last} failed: {err}"),
-        };
-        for (id, res) in ids.into_iter().zip(out.results) {
-            self.wait.trigger(id, res.map_err(EtcdError::from));
+        if let Err(err) = batch.commit(last) {
+            panic!("fatal: committing raft entries up to index {last} failed: {err}");
+        }
+        drop(lessor);
+        for (id, res) in done {
+            self.wait.trigger(id, res);
         }
     }
 

@@ -3,20 +3,25 @@
 //! serializable reads go straight to the store.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_proto::etcdserverpb::{
     request_op::Request, CompactionRequest, CompactionResponse, DeleteRangeRequest,
-    DeleteRangeResponse, InternalRaftRequest, Member, MemberListResponse, PutRequest, PutResponse,
-    RangeRequest, RangeResponse, RequestHeader, RequestOp, ResponseHeader, StatusResponse,
+    DeleteRangeResponse, InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse,
+    LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest,
+    PutResponse, RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse,
     TxnRequest, TxnResponse,
 };
 use grpc_api::backend::Result;
 use grpc_api::{Backend, EtcdError};
+use lease::Lessor;
 use mvcc::{Engine, Store, WriteResponse};
+use parking_lot::Mutex;
 use prost::Message;
 use raft_node::{RaftError, RaftNode};
 
+use crate::applier::{lease_error, Applied};
 use crate::wait::{IdGenerator, Wait};
 
 /// The version this member reports (the etcd API level it is compatible with).
@@ -30,6 +35,7 @@ pub struct EtcdBackend {
     pub store: Arc<Store>,
     pub engine: Arc<dyn Engine>,
     pub wait: Arc<Wait>,
+    pub lessor: Arc<Mutex<Lessor>>,
     pub ids: IdGenerator,
     pub max_request_bytes: usize,
     pub max_txn_ops: usize,
@@ -44,22 +50,6 @@ fn raft_err(e: RaftError) -> EtcdError {
         RaftError::Timeout => EtcdError::Timeout,
         other => EtcdError::Other(other.to_string()),
     }
-}
-
-/// Leases arrive with the lease issue; until then no lease exists, so a put that names one
-/// fails exactly as etcd's does for an unknown lease.
-fn check_no_lease(ops: &[RequestOp]) -> Result<()> {
-    for op in ops {
-        match &op.request {
-            Some(Request::RequestPut(p)) if p.lease != 0 => return Err(EtcdError::LeaseNotFound),
-            Some(Request::RequestTxn(t)) => {
-                check_no_lease(&t.success)?;
-                check_no_lease(&t.failure)?;
-            }
-            _ => {}
-        }
-    }
-    Ok(())
 }
 
 /// True when every range in the txn (both branches, nested) is serializable (etcd's
@@ -77,7 +67,7 @@ fn is_txn_serializable(t: &TxnRequest) -> bool {
 
 impl EtcdBackend {
     /// Proposes `req` through raft and waits until it is applied.
-    async fn propose(&self, mut req: InternalRaftRequest) -> Result<WriteResponse> {
+    async fn propose(&self, mut req: InternalRaftRequest) -> Result<Applied> {
         let id = self.ids.next();
         req.header = Some(RequestHeader {
             id,
@@ -132,15 +122,12 @@ impl Backend for EtcdBackend {
     }
 
     async fn put(&self, req: PutRequest) -> Result<PutResponse> {
-        if req.lease != 0 {
-            return Err(EtcdError::LeaseNotFound);
-        }
         let r = InternalRaftRequest {
             put: Some(req),
             ..Default::default()
         };
         match self.propose(r).await? {
-            WriteResponse::Put(p) => Ok(p),
+            Applied::Kv(WriteResponse::Put(p)) => Ok(p),
             _ => Err(Self::unexpected("put")),
         }
     }
@@ -151,7 +138,7 @@ impl Backend for EtcdBackend {
             ..Default::default()
         };
         match self.propose(r).await? {
-            WriteResponse::DeleteRange(d) => Ok(d),
+            Applied::Kv(WriteResponse::DeleteRange(d)) => Ok(d),
             _ => Err(Self::unexpected("delete range")),
         }
     }
@@ -165,14 +152,12 @@ impl Backend for EtcdBackend {
             }
             return Ok(self.store.txn_read(&req)?);
         }
-        check_no_lease(&req.success)?;
-        check_no_lease(&req.failure)?;
         let r = InternalRaftRequest {
             txn: Some(req),
             ..Default::default()
         };
         match self.propose(r).await? {
-            WriteResponse::Txn(t) => Ok(t),
+            Applied::Kv(WriteResponse::Txn(t)) => Ok(t),
             _ => Err(Self::unexpected("txn")),
         }
     }
@@ -183,7 +168,7 @@ impl Backend for EtcdBackend {
             ..Default::default()
         };
         match self.propose(r).await? {
-            WriteResponse::Compaction(c) => Ok(c),
+            Applied::Kv(WriteResponse::Compaction(c)) => Ok(c),
             _ => Err(Self::unexpected("compaction")),
         }
     }
@@ -209,6 +194,74 @@ impl Backend for EtcdBackend {
         Ok(MemberListResponse {
             header: None,
             members: self.members.clone(),
+        })
+    }
+
+    async fn lease_grant(&self, mut req: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
+        if req.id == 0 {
+            // The leader picks a positive ID before proposing, as etcd does.
+            req.id = (self.ids.next() & (i64::MAX as u64)) as i64;
+        }
+        let r = InternalRaftRequest {
+            lease_grant: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            Applied::LeaseGrant(g) => Ok(g),
+            _ => Err(Self::unexpected("lease grant")),
+        }
+    }
+
+    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
+        let r = InternalRaftRequest {
+            lease_revoke: Some(req),
+            ..Default::default()
+        };
+        match self.propose(r).await? {
+            Applied::LeaseRevoke(g) => Ok(g),
+            _ => Err(Self::unexpected("lease revoke")),
+        }
+    }
+
+    async fn lease_renew(&self, id: i64) -> Result<i64> {
+        if !self.raft.status().is_leader {
+            return Err(EtcdError::NotLeader);
+        }
+        match self.lessor.lock().renew(id, Instant::now()) {
+            Ok(ttl) => Ok(ttl),
+            Err(e) if e.is_not_found() => Ok(0),
+            Err(e) => Err(lease_error(e)),
+        }
+    }
+
+    async fn lease_time_to_live(
+        &self,
+        req: LeaseTimeToLiveRequest,
+    ) -> Result<LeaseTimeToLiveResponse> {
+        let ttl = self.lessor.lock().time_to_live(req.id, Instant::now());
+        Ok(match ttl {
+            Some(t) => LeaseTimeToLiveResponse {
+                header: None,
+                id: t.id,
+                ttl: t.ttl,
+                granted_ttl: t.granted_ttl,
+                keys: if req.keys { t.keys } else { vec![] },
+            },
+            None => LeaseTimeToLiveResponse {
+                header: None,
+                id: req.id,
+                ttl: -1,
+                granted_ttl: 0,
+                keys: vec![],
+            },
+        })
+    }
+
+    async fn lease_leases(&self) -> Result<LeaseLeasesResponse> {
+        let leases = self.lessor.lock().leases();
+        Ok(LeaseLeasesResponse {
+            header: None,
+            leases: leases.into_iter().map(|id| LeaseStatus { id }).collect(),
         })
     }
 

@@ -15,6 +15,7 @@ pub mod backend;
 pub mod config;
 pub mod identity;
 pub mod ids;
+pub mod leases;
 pub mod member;
 pub mod wait;
 

@@ -18,6 +18,7 @@ use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
 use crate::config::{parse_url, Config};
 use crate::identity::Identity;
+use crate::leases;
 use crate::wait::{IdGenerator, Wait};
 
 /// A single-member cluster has no peers to talk to.
@@ -71,12 +72,16 @@ impl Member {
         tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
         let store = Arc::new(Store::open(engine.clone())?);
         let wait = Arc::new(Wait::default());
+        let tick = cfg.heartbeat_interval;
+        let election_ticks =
+            (cfg.election_timeout.as_millis() / tick.as_millis().max(1)).max(2) as usize;
+        let lessor = leases::open(engine.clone(), &store, tick, election_ticks as u64)?;
         let applier = KvApplier {
             store: store.clone(),
             engine: engine.clone(),
+            lessor: lessor.clone(),
             wait: wait.clone(),
         };
-        let tick = cfg.heartbeat_interval;
         let raft = RaftNode::start(
             RaftConfig {
                 id: member_id,
@@ -84,8 +89,7 @@ impl Member {
                 wal_dir: cfg.wal_dir(),
                 wal_sync: cfg.wal_sync,
                 tick_interval: tick,
-                election_tick: (cfg.election_timeout.as_millis() / tick.as_millis().max(1)).max(2)
-                    as usize,
+                election_tick: election_ticks,
                 heartbeat_tick: 1,
                 snapshot_count: cfg.snapshot_count,
                 ..RaftConfig::default()
@@ -105,6 +109,7 @@ impl Member {
             store,
             engine,
             wait,
+            lessor,
             ids: IdGenerator::new(member_id),
             max_request_bytes: cfg.max_request_bytes,
             max_txn_ops: cfg.max_txn_ops,
@@ -112,6 +117,7 @@ impl Member {
         });
 
         let (shutdown, _) = watch::channel(false);
+        leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
         let mut servers = Vec::new();
         let mut client_addrs = Vec::new();
         for url in &cfg.listen_client_urls {

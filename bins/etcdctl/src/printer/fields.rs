@@ -2,12 +2,13 @@
 
 use etcd_proto::etcdserverpb::response_op::Response;
 use etcd_proto::etcdserverpb::{
-    DeleteRangeResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
-    TxnResponse,
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
+    TxnResponse, WatchResponse,
 };
 use etcd_proto::mvccpb::KeyValue;
 
-use super::{EpHealth, EpStatus};
+use super::{event_type, EpHealth, EpStatus};
 use crate::go::quote::quote;
 use crate::out;
 
@@ -111,5 +112,50 @@ pub fn endpoint_status(list: &[EpStatus]) {
         out::line(format!("\"Errors\" : [{}]", r.errors.join(" ")));
         out::line(format!("\"Endpoint\" : {}", quote(s.ep.as_bytes())));
         out::line("");
+    }
+}
+
+pub fn watch(r: &WatchResponse) {
+    hdr(r.header.as_ref());
+    for e in &r.events {
+        out::line(format!("\"Type\" : {}", event_type(e)));
+        if let Some(prev) = &e.prev_kv {
+            kv("Prev", prev);
+        }
+        kv("", &e.kv.clone().unwrap_or_default());
+    }
+}
+
+/// `"ID"` and `"TTL"` after the header (grant, keep-alive).
+fn id_ttl(h: Option<&ResponseHeader>, id: i64, ttl: i64) {
+    hdr(h);
+    out::line(format!("\"ID\" : {id}"));
+    out::line(format!("\"TTL\" : {ttl}"));
+}
+
+pub fn grant(r: &LeaseGrantResponse) {
+    id_ttl(r.header.as_ref(), r.id, r.ttl);
+}
+
+pub fn revoke(h: Option<&ResponseHeader>) {
+    hdr(h);
+}
+
+pub fn keep_alive(r: &LeaseKeepAliveResponse) {
+    id_ttl(r.header.as_ref(), r.id, r.ttl);
+}
+
+pub fn time_to_live(r: &LeaseTimeToLiveResponse) {
+    id_ttl(r.header.as_ref(), r.id, r.ttl);
+    out::line(format!("\"GrantedTTL\" : {}", r.granted_ttl));
+    for k in &r.keys {
+        out::line(format!("\"Key\" : {}", quote(k)));
+    }
+}
+
+pub fn leases(r: &LeaseLeasesResponse) {
+    hdr(r.header.as_ref());
+    for l in &r.leases {
+        out::line(format!("\"ID\" : {}", l.id));
     }
 }

@@ -3,10 +3,11 @@
 
 use etcd_proto::etcdserverpb::response_op::Response;
 use etcd_proto::etcdserverpb::{
-    DeleteRangeResponse, Member, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
-    StatusResponse, TxnResponse,
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseTimeToLiveResponse, Member, MemberListResponse, PutResponse, RangeResponse,
+    ResponseHeader, StatusResponse, TxnResponse, WatchResponse,
 };
-use etcd_proto::mvccpb::KeyValue;
+use etcd_proto::mvccpb::{Event, KeyValue};
 
 use super::{EpHealth, EpStatus};
 use crate::go::json::{array, Obj};
@@ -18,12 +19,20 @@ pub fn print(doc: &str) {
 }
 
 fn header(h: &ResponseHeader) -> String {
-    Obj::new()
-        .num("cluster_id", h.cluster_id)
-        .num("member_id", h.member_id)
-        .num("revision", h.revision)
-        .num("raft_term", h.raft_term)
-        .finish()
+    header_fields(&mut Obj::new(), Some(h)).finish()
+}
+
+/// The header's fields, as Go writes them for a struct embedding `*pb.ResponseHeader`
+/// (clientv3's lease responses): flattened into the outer object, none if it is nil.
+fn header_fields<'a>(o: &'a mut Obj, h: Option<&ResponseHeader>) -> &'a mut Obj {
+    match h {
+        Some(h) => o
+            .num("cluster_id", h.cluster_id)
+            .num("member_id", h.member_id)
+            .num("revision", h.revision)
+            .num("raft_term", h.raft_term),
+        None => o,
+    }
 }
 
 fn kv(kv: &KeyValue) -> String {
@@ -151,4 +160,76 @@ pub fn endpoint_health(list: &[EpHealth]) -> String {
         })
         .collect();
     array(&items)
+}
+
+fn event(e: &Event) -> String {
+    Obj::new()
+        .num("type", e.r#type)
+        .obj_omit("kv", e.kv.as_ref().map(kv))
+        .obj_omit("prev_kv", e.prev_kv.as_ref().map(kv))
+        .finish()
+}
+
+/// clientv3's `WatchResponse` (no json tags: Go field names, nothing omitted).
+pub fn watch(r: &WatchResponse) -> String {
+    let events: Vec<String> = r.events.iter().map(event).collect();
+    Obj::new()
+        .raw("Header", &header(&r.header.clone().unwrap_or_default()))
+        .raw("Events", &array(&events))
+        .raw("CompactRevision", &r.compact_revision.to_string())
+        .bool("Canceled", r.canceled)
+        .bool("Created", r.created)
+        .finish()
+}
+
+/// `"ID"` and `"TTL"` after the flattened header (grant, keep-alive).
+fn id_ttl<'a>(o: &'a mut Obj, h: Option<&ResponseHeader>, id: i64, ttl: i64) -> &'a mut Obj {
+    header_fields(o, h)
+        .raw("ID", &id.to_string())
+        .raw("TTL", &ttl.to_string())
+}
+
+pub fn grant(r: &LeaseGrantResponse) -> String {
+    id_ttl(&mut Obj::new(), r.header.as_ref(), r.id, r.ttl)
+        .str("Error", &r.error)
+        .finish()
+}
+
+pub fn revoke(h: Option<&ResponseHeader>) -> String {
+    Obj::new().obj_omit("header", h.map(header)).finish()
+}
+
+pub fn keep_alive(r: &LeaseKeepAliveResponse) -> String {
+    id_ttl(&mut Obj::new(), r.header.as_ref(), r.id, r.ttl).finish()
+}
+
+pub fn time_to_live(r: &LeaseTimeToLiveResponse) -> String {
+    let keys: Vec<String> = r
+        .keys
+        .iter()
+        .map(|k| format!("\"{}\"", crate::go::json::base64(k)))
+        .collect();
+    // A nil `[][]byte` (no keys) is `null`.
+    let keys = if keys.is_empty() {
+        "null".to_string()
+    } else {
+        array(&keys)
+    };
+    header_fields(&mut Obj::new(), r.header.as_ref())
+        .raw("id", &r.id.to_string())
+        .raw("ttl", &r.ttl.to_string())
+        .raw("granted-ttl", &r.granted_ttl.to_string())
+        .raw("keys", &keys)
+        .finish()
+}
+
+pub fn leases(r: &LeaseLeasesResponse) -> String {
+    let items: Vec<String> = r
+        .leases
+        .iter()
+        .map(|l| Obj::new().raw("id", &l.id.to_string()).finish())
+        .collect();
+    header_fields(&mut Obj::new(), r.header.as_ref())
+        .raw("leases", &array(&items))
+        .finish()
 }

@@ -9,9 +9,12 @@ mod simple;
 mod table;
 
 use etcd_proto::etcdserverpb::{
-    DeleteRangeResponse, MemberListResponse, PutResponse, RangeResponse, StatusResponse,
-    TxnResponse,
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse,
+    StatusResponse, TxnResponse, WatchResponse,
 };
+use etcd_proto::mvccpb::event::EventType;
+use etcd_proto::mvccpb::Event;
 
 use crate::exit::{Exit, EXIT_BAD_FEATURE};
 
@@ -181,6 +184,100 @@ impl Printer {
             Format::Table => table::print(endpoint_status_table(list)),
         }
         Ok(())
+    }
+}
+
+impl Printer {
+    /// Prints one watch response (`display.Watch`).
+    pub fn watch(&self, r: &WatchResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::watch(self, r),
+            Format::Fields => fields::watch(r),
+            Format::Json => json::print(&json::watch(r)),
+            Format::Protobuf => protobuf::watch(r),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a LeaseGrant response.
+    pub fn grant(&self, r: &LeaseGrantResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::grant(r),
+            Format::Fields => fields::grant(r),
+            Format::Json => json::print(&json::grant(r)),
+            Format::Protobuf => protobuf::header(r.header.as_ref()),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a LeaseRevoke response for lease `id`.
+    pub fn revoke(&self, id: i64, r: &LeaseRevokeResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::revoke(id),
+            Format::Fields => fields::revoke(r.header.as_ref()),
+            Format::Json => json::print(&json::revoke(r.header.as_ref())),
+            // clientv3.LeaseRevokeResponse has no Marshal method.
+            Format::Protobuf => {
+                let text = r
+                    .header
+                    .as_ref()
+                    .map_or_else(|| "<nil>".to_string(), protobuf::header_text);
+                return Err(Exit::error(
+                    EXIT_BAD_FEATURE,
+                    format!(
+                        "marshal unsupported for type clientv3.LeaseRevokeResponse ({{{text}}})"
+                    ),
+                ));
+            }
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a LeaseKeepAlive response.
+    pub fn keep_alive(&self, r: &LeaseKeepAliveResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::keep_alive(r),
+            Format::Fields => fields::keep_alive(r),
+            Format::Json => json::print(&json::keep_alive(r)),
+            Format::Protobuf => protobuf::header(r.header.as_ref()),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a LeaseTimeToLive response (`keys`: whether keys were asked for).
+    pub fn time_to_live(&self, r: &LeaseTimeToLiveResponse, keys: bool) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::time_to_live(r, keys),
+            Format::Fields => fields::time_to_live(r),
+            Format::Json => json::print(&json::time_to_live(r)),
+            Format::Protobuf => protobuf::header(r.header.as_ref()),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a LeaseLeases response.
+    pub fn leases(&self, r: &LeaseLeasesResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::leases(r),
+            Format::Fields => fields::leases(r),
+            Format::Json => json::print(&json::leases(r)),
+            Format::Protobuf => protobuf::header(r.header.as_ref()),
+            Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+}
+
+/// An event's type as Go prints `mvccpb.Event_EventType` (its `String()`).
+pub fn event_type(e: &Event) -> String {
+    match EventType::try_from(e.r#type) {
+        Ok(t) => t.as_str_name().to_string(),
+        Err(_) => e.r#type.to_string(),
     }
 }
 

@@ -1,10 +1,13 @@
 //! `-w simple` (etcdctl's `printer_simple.go`).
 
 use etcd_proto::etcdserverpb::response_op::Response;
-use etcd_proto::etcdserverpb::{DeleteRangeResponse, PutResponse, RangeResponse, TxnResponse};
+use etcd_proto::etcdserverpb::{
+    DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
+    LeaseTimeToLiveResponse, PutResponse, RangeResponse, TxnResponse, WatchResponse,
+};
 use etcd_proto::mvccpb::KeyValue;
 
-use super::{EpHealth, Printer};
+use super::{event_type, EpHealth, Printer};
 use crate::out;
 
 /// `addHexPrefix(hex.EncodeToString(b))`: `\x66\x6f\x6f`.
@@ -82,5 +85,56 @@ pub fn endpoint_health(list: &[EpHealth]) {
                 h.ep, h.error
             ));
         }
+    }
+}
+
+pub fn watch(p: &Printer, r: &WatchResponse) {
+    for e in &r.events {
+        out::line(event_type(e));
+        if let Some(prev) = &e.prev_kv {
+            print_kv(p, prev);
+        }
+        print_kv(p, &e.kv.clone().unwrap_or_default());
+    }
+}
+
+pub fn grant(r: &LeaseGrantResponse) {
+    out::line(format!("lease {:016x} granted with TTL({}s)", r.id, r.ttl));
+}
+
+pub fn revoke(id: i64) {
+    out::line(format!("lease {id:016x} revoked"));
+}
+
+pub fn keep_alive(r: &LeaseKeepAliveResponse) {
+    out::line(format!(
+        "lease {:016x} keepalived with TTL({})",
+        r.id, r.ttl
+    ));
+}
+
+pub fn time_to_live(r: &LeaseTimeToLiveResponse, keys: bool) {
+    if r.granted_ttl == 0 && r.ttl == -1 {
+        out::line(format!("lease {:016x} already expired", r.id));
+        return;
+    }
+    let mut txt = format!(
+        "lease {:016x} granted with TTL({}s), remaining({}s)",
+        r.id, r.granted_ttl, r.ttl
+    )
+    .into_bytes();
+    if keys {
+        // Go's `%v` of a []string: `[a b]`.
+        txt.extend_from_slice(b", attached keys([");
+        txt.extend_from_slice(&r.keys.join(&b' '));
+        txt.extend_from_slice(b"])");
+    }
+    out::line(txt);
+}
+
+pub fn leases(r: &LeaseLeasesResponse) {
+    out::line(format!("found {} leases", r.leases.len()));
+    for l in &r.leases {
+        out::line(format!("{:016x}", l.id));
     }
 }
