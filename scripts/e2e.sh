@@ -17,6 +17,15 @@ TESTS=(
   TestCtlV3Compact TestCtlV3CompactPhysical
   TestCtlV3MemberList TestCtlV3MemberListNoTLS TestCtlV3MemberListPeerTLS
   TestCtlV3Version
+  # issue 3 (leases)
+  TestCtlV3PutIgnoreLease
+  TestCtlV3LeaseGrantTimeToLive TestCtlV3LeaseGrantTimeToLiveNoTLS TestCtlV3LeaseGrantTimeToLivePeerTLS
+  TestCtlV3LeaseGrantLeases TestCtlV3LeaseGrantLeasesNoTLS TestCtlV3LeaseGrantLeasesPeerTLS
+  TestCtlV3LeaseTestTimeToLiveExpired TestCtlV3LeaseTestTimeToLiveExpiredNoTLS
+  TestCtlV3LeaseTestTimeToLiveExpiredPeerTLS
+  TestCtlV3LeaseKeepAlive TestCtlV3LeaseKeepAliveNoTLS TestCtlV3LeaseKeepAlivePeerTLS
+  TestCtlV3LeaseKeepAliveOnce TestCtlV3LeaseKeepAliveOnceNoTLS TestCtlV3LeaseKeepAliveOncePeerTLS
+  TestCtlV3LeaseRevoke TestCtlV3LeaseRevokeNoTLS TestCtlV3LeaseRevokePeerTLS
 )
 
 bin_dir="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/etcd-rs-target}/debug}"

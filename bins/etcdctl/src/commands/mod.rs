@@ -6,10 +6,13 @@ pub mod compaction;
 mod conn;
 pub mod endpoint;
 pub mod kv;
+pub mod lease;
 pub mod member;
 pub mod txn;
 mod txn_parse;
 pub mod version;
+pub mod watch;
+mod watch_args;
 
 use std::time::Duration;
 
@@ -47,6 +50,12 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),
         "member list" => member::list(ctx),
+        "lease grant" => lease::grant(ctx),
+        "lease revoke" => lease::revoke(ctx),
+        "lease timetolive" => lease::time_to_live(ctx),
+        "lease list" => lease::list(ctx),
+        "lease keep-alive" => lease::keep_alive(ctx),
+        "watch" => watch::run(ctx),
         _ => return None,
     };
     Some(result)
