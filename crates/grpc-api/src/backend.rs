@@ -9,7 +9,20 @@ use etcd_proto::etcdserverpb::{
     TxnRequest, TxnResponse,
 };
 
+use std::sync::Arc;
+
+use etcd_proto::mvccpb::{Event, KeyValue};
+use tokio::sync::broadcast;
+
 use crate::errors::EtcdError;
+
+/// The changes of one applied raft batch, in revision order; `revision` is the store
+/// revision after it.
+#[derive(Debug)]
+pub struct EventBatch {
+    pub revision: i64,
+    pub events: Vec<Event>,
+}
 
 pub type Result<T> = std::result::Result<T, EtcdError>;
 
@@ -35,6 +48,16 @@ pub trait Backend: Send + Sync + 'static {
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse>;
     async fn lease_leases(&self) -> Result<LeaseLeasesResponse>;
+
+    /// Live changes, as they are applied. A receiver that lags behind catches up from
+    /// [`Backend::history`].
+    fn subscribe_events(&self) -> broadcast::Receiver<Arc<EventBatch>>;
+    /// Every change with revision in `[from, to]`; `Compacted` below the compacted revision.
+    fn history(&self, from: i64, to: i64) -> Result<Vec<Event>>;
+    /// (current revision, compacted revision).
+    fn revisions(&self) -> (i64, i64);
+    /// The key's value at `rev` (for watch `prev_kv`), if still available.
+    fn kv_at(&self, key: &[u8], rev: i64) -> Option<KeyValue>;
 
     /// Sets cluster_id, member_id, raft_term, and revision when it is still 0
     /// (etcd's `header.fill`).

@@ -13,6 +13,7 @@ pub mod kv;
 pub mod lease;
 pub mod maintenance;
 pub mod validate;
+pub mod watch;
 
 use std::sync::Arc;
 
@@ -21,7 +22,7 @@ pub use errors::EtcdError;
 
 use etcd_proto::etcdserverpb::{
     auth_server::AuthServer, cluster_server::ClusterServer, kv_server::KvServer,
-    lease_server::LeaseServer, maintenance_server::MaintenanceServer,
+    lease_server::LeaseServer, maintenance_server::MaintenanceServer, watch_server::WatchServer,
 };
 
 /// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
@@ -41,6 +42,9 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let lease = LeaseServer::new(lease::LeaseService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
+    let watch = WatchServer::new(watch::WatchService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
     let cluster = ClusterServer::new(cluster::ClusterService::new(backend))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
@@ -48,6 +52,7 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
         .add_service(maintenance)
         .add_service(cluster)
         .add_service(lease)
+        .add_service(watch)
         .add_service(AuthServer::new(auth::AuthService))
 }
 

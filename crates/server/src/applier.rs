@@ -15,12 +15,14 @@ use etcd_proto::etcdserverpb::{
     RequestOp, ResponseHeader, TxnRequest,
 };
 use etcd_proto::mvccpb::{event::EventType, Event};
+use grpc_api::backend::EventBatch;
 use grpc_api::EtcdError;
 use lease::{LeaseError, Lessor};
 use mvcc::{ApplyBatch, Engine, Store, WriteRequest, WriteResponse};
 use parking_lot::Mutex;
 use prost::Message;
 use raft_node::{Applier, Committed};
+use tokio::sync::broadcast;
 
 use crate::wait::Wait;
 
@@ -39,6 +41,8 @@ pub struct KvApplier {
     pub engine: Arc<dyn Engine>,
     pub lessor: Arc<Mutex<Lessor>>,
     pub wait: Arc<Wait>,
+    /// Live feed for watchers; sending never blocks (lagging receivers catch up from history).
+    pub events: broadcast::Sender<Arc<EventBatch>>,
 }
 
 pub fn lease_error(e: LeaseError) -> EtcdError {
@@ -193,8 +197,12 @@ impl Applier for KvApplier {
             followed = batch.events().len();
             done.push((id, result));
         }
-        if let Err(err) = batch.commit(last) {
-            panic!("fatal: committing raft entries up to index {last} failed: {err}");
+        let (events, revision) = match batch.commit(last) {
+            Ok(done) => done,
+            Err(err) => panic!("fatal: committing raft entries up to index {last} failed: {err}"),
+        };
+        if !events.is_empty() {
+            let _ = self.events.send(Arc::new(EventBatch { revision, events }));
         }
         drop(lessor);
         for (id, res) in done {

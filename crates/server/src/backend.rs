@@ -13,13 +13,15 @@ use etcd_proto::etcdserverpb::{
     PutResponse, RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse,
     TxnRequest, TxnResponse,
 };
-use grpc_api::backend::Result;
+use etcd_proto::mvccpb::{Event, KeyValue};
+use grpc_api::backend::{EventBatch, Result};
 use grpc_api::{Backend, EtcdError};
 use lease::Lessor;
 use mvcc::{Engine, Store, WriteResponse};
 use parking_lot::Mutex;
 use prost::Message;
 use raft_node::{RaftError, RaftNode};
+use tokio::sync::broadcast;
 
 use crate::applier::{lease_error, Applied};
 use crate::wait::{IdGenerator, Wait};
@@ -36,6 +38,7 @@ pub struct EtcdBackend {
     pub engine: Arc<dyn Engine>,
     pub wait: Arc<Wait>,
     pub lessor: Arc<Mutex<Lessor>>,
+    pub events: broadcast::Sender<Arc<EventBatch>>,
     pub ids: IdGenerator,
     pub max_request_bytes: usize,
     pub max_txn_ops: usize,
@@ -263,6 +266,30 @@ impl Backend for EtcdBackend {
             header: None,
             leases: leases.into_iter().map(|id| LeaseStatus { id }).collect(),
         })
+    }
+
+    fn subscribe_events(&self) -> broadcast::Receiver<Arc<EventBatch>> {
+        self.events.subscribe()
+    }
+
+    fn history(&self, from: i64, to: i64) -> Result<Vec<Event>> {
+        Ok(self.store.events(from, to, 0)?)
+    }
+
+    fn revisions(&self) -> (i64, i64) {
+        (self.store.current_revision(), self.store.compact_revision())
+    }
+
+    fn kv_at(&self, key: &[u8], rev: i64) -> Option<KeyValue> {
+        if rev <= 0 {
+            return None;
+        }
+        let req = RangeRequest {
+            key: key.to_vec(),
+            revision: rev,
+            ..Default::default()
+        };
+        self.store.range(&req).ok()?.kvs.into_iter().next()
     }
 
     fn fill_header(&self, h: &mut ResponseHeader) {

@@ -10,7 +10,10 @@ use anyhow::{bail, Context};
 use mvcc::{Engine, RocksEngine, Store};
 use raft_node::{RaftConfig, RaftNode, Transport};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
+
+/// Applied batches buffered for watchers; one that falls further behind re-reads history.
+const WATCH_FEED_BATCHES: usize = 4096;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
@@ -76,11 +79,13 @@ impl Member {
         let election_ticks =
             (cfg.election_timeout.as_millis() / tick.as_millis().max(1)).max(2) as usize;
         let lessor = leases::open(engine.clone(), &store, tick, election_ticks as u64)?;
+        let (events, _) = broadcast::channel(WATCH_FEED_BATCHES);
         let applier = KvApplier {
             store: store.clone(),
             engine: engine.clone(),
             lessor: lessor.clone(),
             wait: wait.clone(),
+            events: events.clone(),
         };
         let raft = RaftNode::start(
             RaftConfig {
@@ -110,6 +115,7 @@ impl Member {
             engine,
             wait,
             lessor,
+            events,
             ids: IdGenerator::new(member_id),
             max_request_bytes: cfg.max_request_bytes,
             max_txn_ops: cfg.max_txn_ops,

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::{block_on, deadline_in, request, rpc_error, Conn, Ctx};
+use super::{block_on, deadline_in, request, Conn, Ctx};
 use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_BAD_CONNECTION, EXIT_ERROR};
 use crate::go::strconv;
 use crate::out;
@@ -221,8 +221,11 @@ impl<'a> KeepAlive<'a> {
         }
     }
 
+    /// Opens a stream whose first request is already queued (the server answers the call
+    /// only once it has a message to send).
     async fn open(&self) -> Result<KaStream, tonic::Status> {
         let (tx, rx) = mpsc::channel(4);
+        let _ = tx.send(LeaseKeepAliveRequest { id: self.id }).await;
         let stream = self
             .conn
             .client
@@ -235,13 +238,15 @@ impl<'a> KeepAlive<'a> {
 
     /// Sends one request on the (re)opened stream and reads one answer.
     async fn exchange(&mut self) -> Result<Option<LeaseKeepAliveResponse>, tonic::Status> {
-        let (tx, stream) = match &mut self.stream {
-            Some(s) => s,
-            None => self.stream.insert(self.open().await?),
+        let stream = match &mut self.stream {
+            Some((tx, stream)) => {
+                tx.send(LeaseKeepAliveRequest { id: self.id })
+                    .await
+                    .map_err(|_| tonic::Status::unavailable("keep-alive stream closed"))?;
+                stream
+            }
+            None => &mut self.stream.insert(self.open().await?).1,
         };
-        tx.send(LeaseKeepAliveRequest { id: self.id })
-            .await
-            .map_err(|_| tonic::Status::unavailable("keep-alive stream closed"))?;
         stream.message().await
     }
 

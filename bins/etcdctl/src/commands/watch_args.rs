@@ -125,7 +125,11 @@ pub fn parse(
 
 /// `ETCDCTL_WATCH_KEY=foo watch foo -- echo 1`: positional words before `--` conflict with
 /// the key from the environment.
-fn check_env_conflict(watch_args: &[String], raw: &[String], exec_idx: usize) -> Result<(), String> {
+fn check_env_conflict(
+    watch_args: &[String],
+    raw: &[String],
+    exec_idx: usize,
+) -> Result<(), String> {
     let mut ridx = raw.len() as isize - 1;
     for w in watch_args.iter().rev() {
         if ridx >= 0 && *w == raw[ridx as usize] {
@@ -142,8 +146,8 @@ fn check_env_conflict(watch_args: &[String], raw: &[String], exec_idx: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::flags::FlagSpec;
     use crate::cli::flags::Default as D;
+    use crate::cli::flags::FlagSpec;
 
     fn strs(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -151,7 +155,10 @@ mod tests {
 
     fn watch_flags() -> FlagSet {
         let mut fs = FlagSet::default();
-        fs.add(FlagSpec::short("interactive", 'i', D::Bool(false), ""), false);
+        fs.add(
+            FlagSpec::short("interactive", 'i', D::Bool(false), ""),
+            false,
+        );
         fs.add(FlagSpec::new("prefix", D::Bool(false), ""), false);
         fs.add(FlagSpec::new("rev", D::Int(0), ""), false);
         fs.add(FlagSpec::new("prev-kv", D::Bool(false), ""), false);
@@ -162,22 +169,48 @@ mod tests {
 
     #[test]
     fn exec_words_are_split_off() {
-        let os = strs(&["etcdctl", "watch", "foo", "bar", "--rev", "1", "--", "echo", "hi"]);
-        let got = parse(&os, &strs(&["foo", "bar", "echo", "hi"]), NO_ENV, false, watch_flags);
+        let os = strs(&[
+            "etcdctl", "watch", "foo", "bar", "--rev", "1", "--", "echo", "hi",
+        ]);
+        let got = parse(
+            &os,
+            &strs(&["foo", "bar", "echo", "hi"]),
+            NO_ENV,
+            false,
+            watch_flags,
+        );
         assert_eq!(got.unwrap().watch, strs(&["foo", "bar"]));
-        let got = parse(&os, &strs(&["foo", "bar", "echo", "hi"]), NO_ENV, false, watch_flags);
+        let got = parse(
+            &os,
+            &strs(&["foo", "bar", "echo", "hi"]),
+            NO_ENV,
+            false,
+            watch_flags,
+        );
         assert_eq!(got.unwrap().exec, strs(&["echo", "hi"]));
     }
 
     #[test]
     fn errors_like_etcdctl() {
         let os = strs(&["etcdctl", "watch", "foo", "--"]);
-        assert_eq!(parse(&os, &strs(&["foo"]), NO_ENV, false, watch_flags), Err(ERR_SEPARATOR.into()));
+        assert_eq!(
+            parse(&os, &strs(&["foo"]), NO_ENV, false, watch_flags),
+            Err(ERR_SEPARATOR.into())
+        );
         let os = strs(&["etcdctl", "watch"]);
-        assert_eq!(parse(&os, &[], NO_ENV, false, watch_flags), Err(ERR_BAD_ARGS_NUM.into()));
-        let env = EnvKey { key: "k", range: "" };
+        assert_eq!(
+            parse(&os, &[], NO_ENV, false, watch_flags),
+            Err(ERR_BAD_ARGS_NUM.into())
+        );
+        let env = EnvKey {
+            key: "k",
+            range: "",
+        };
         let os = strs(&["etcdctl", "watch", "foo"]);
-        assert_eq!(parse(&os, &strs(&["foo"]), env, false, watch_flags), Err(ERR_CONFLICT_ENV.into()));
+        assert_eq!(
+            parse(&os, &strs(&["foo"]), env, false, watch_flags),
+            Err(ERR_CONFLICT_ENV.into())
+        );
     }
 
     #[test]
@@ -185,7 +218,14 @@ mod tests {
         let line = strs(&["watch", "--prefix", "a", "--rev=3"]);
         let got = parse(&[], &line, NO_ENV, true, watch_flags).unwrap();
         assert_eq!(got.watch, strs(&["a"]));
-        assert_eq!(got.opts, Some(WatchOpts { prefix: true, rev: 3, prev_kv: false }));
+        assert_eq!(
+            got.opts,
+            Some(WatchOpts {
+                prefix: true,
+                rev: 3,
+                prev_kv: false
+            })
+        );
         let got = parse(&[], &strs(&["put", "a"]), NO_ENV, true, watch_flags);
         assert_eq!(got, Err(ERR_INTERACTIVE.into()));
     }

@@ -1,0 +1,418 @@
+//! `etcdctl watch` (etcdctl's `watch_command.go` over clientv3's watcher): one gRPC watch
+//! stream carrying every watch of the process, events printed as they come, an optional
+//! command run per event, and the interactive mode reading `watch ...` lines from stdin.
+
+use std::collections::{HashMap, VecDeque};
+
+use etcd_proto::etcdserverpb::watch_request::RequestUnion;
+use etcd_proto::etcdserverpb::{
+    WatchCreateRequest, WatchProgressRequest, WatchRequest, WatchResponse,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::metadata::MetadataValue;
+
+use super::kv::prefix_end;
+use super::txn_parse::argify;
+use super::watch_args::{self, EnvKey, WatchArgs, WatchOpts, ERR_BAD_ARGS_NUM};
+use super::{block_on, Conn, Ctx};
+use crate::cli::flags::FlagSet;
+use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_ERROR, EXIT_INVALID_INPUT};
+use crate::go::quote::quote;
+use crate::out;
+use crate::printer::{event_type, Printer};
+
+/// `ExitInterrupted`.
+const EXIT_INTERRUPTED: i32 = 5;
+/// clientv3's `InvalidWatchID`: progress answers for the whole stream carry it.
+const INVALID_WATCH_ID: i64 = -1;
+/// Pause before retrying to open the stream while the connection is down.
+const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// `etcdctl watch`.
+pub fn run(ctx: &mut Ctx) -> CmdResult {
+    let env_key = std::env::var("ETCDCTL_WATCH_KEY").unwrap_or_default();
+    let env_range = std::env::var("ETCDCTL_WATCH_RANGE_END").unwrap_or_default();
+    if env_key.is_empty() && !env_range.is_empty() {
+        return Err(Exit::error(
+            EXIT_BAD_ARGS,
+            format!(
+                "ETCDCTL_WATCH_KEY is empty but got ETCDCTL_WATCH_RANGE_END={}",
+                quote(env_range.as_bytes())
+            ),
+        ));
+    }
+    let env = EnvKey {
+        key: &env_key,
+        range: &env_range,
+    };
+    let cmd = ctx.path.cmd();
+    let local_flags = move || {
+        let mut fs = FlagSet::default();
+        for f in cmd.flags {
+            fs.add(*f, false);
+        }
+        fs
+    };
+    let os_args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let cmdline_opts = WatchOpts {
+        prefix: ctx.flags.get_bool("prefix"),
+        rev: ctx.flags.get_int("rev"),
+        prev_kv: ctx.flags.get_bool("prev-kv"),
+    };
+    if ctx.flags.get_bool("interactive") {
+        let settings = ctx.settings()?;
+        return block_on(async {
+            let conn = Conn::new(&settings.config).await?;
+            let mut w = Watcher::new(&conn, settings.printer);
+            interactive(&mut w, &os_args, env, &local_flags).await
+        });
+    }
+    let args = watch_args::parse(&os_args, &ctx.args, env, false, &local_flags)
+        .map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
+    let settings = ctx.settings()?;
+    block_on(async {
+        let conn = Conn::new(&settings.config).await?;
+        let req =
+            create_request(&args.watch, cmdline_opts).map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
+        let mut w = Watcher::new(&conn, settings.printer);
+        w.create(req, args.exec).await;
+        while w.step().await? {}
+        Err(Exit::error(
+            EXIT_INTERRUPTED,
+            "watch is canceled by the server",
+        ))
+    })
+}
+
+/// The interactive loop: `watch ...` and `progress` lines from stdin, until its end.
+async fn interactive(
+    w: &mut Watcher<'_>,
+    os_args: &[String],
+    env: EnvKey<'_>,
+    flags: &dyn Fn() -> FlagSet,
+) -> CmdResult {
+    let mut lines = stdin_lines();
+    loop {
+        tokio::select! {
+            line = lines.recv() => {
+                let Some(Ok(line)) = line else {
+                    return Err(Exit::error(
+                        EXIT_INVALID_INPUT,
+                        "Error reading watch request line: EOF",
+                    ));
+                };
+                interactive_line(w, &line, os_args, env, flags).await?;
+            }
+            alive = w.step() => {
+                alive?;
+            }
+        }
+    }
+}
+
+/// One interactive line (without its newline).
+async fn interactive_line(
+    w: &mut Watcher<'_>,
+    line: &str,
+    os_args: &[String],
+    env: EnvKey<'_>,
+    flags: &dyn Fn() -> FlagSet,
+) -> CmdResult {
+    let args = argify(line.as_bytes())?;
+    match args.first().map(String::as_str) {
+        None => out::stderr(format!(
+            "Invalid command: {line} (watch and progress supported)\n"
+        )),
+        Some("watch") => {
+            if args.len() < 2 && env.key.is_empty() {
+                out::stderr(format!(
+                    "Invalid command {line} (command type or key is not provided)\n"
+                ));
+                return Ok(());
+            }
+            let WatchArgs { watch, exec, opts } =
+                watch_args::parse(os_args, &args, env, true, flags)
+                    .map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
+            match create_request(&watch, opts.unwrap_or_default()) {
+                Ok(req) => w.create(req, exec).await,
+                Err(e) => out::stderr(format!("Invalid command {line} ({e})\n")),
+            }
+        }
+        Some("progress") => w.request_progress().await,
+        Some(_) => out::stderr(format!("Invalid command {line} (only support watch)\n")),
+    }
+    Ok(())
+}
+
+/// Lines of stdin as Go's `bufio.Reader.ReadString('\n')` yields them; an `Err` at the end
+/// (a last line without newline is dropped, as etcdctl does).
+fn stdin_lines() -> mpsc::UnboundedReceiver<Result<String, ()>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            let mut buf = Vec::new();
+            match stdin.read_until(b'\n', &mut buf) {
+                Ok(_) if buf.last() == Some(&b'\n') => {
+                    buf.pop();
+                    let line = String::from_utf8_lossy(&buf).into_owned();
+                    if tx.send(Ok(line)).is_err() {
+                        return;
+                    }
+                }
+                _ => {
+                    let _ = tx.send(Err(()));
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// `getWatchChan`: the create request for `args` (key and optional range end).
+fn create_request(args: &[String], opts: WatchOpts) -> Result<WatchCreateRequest, String> {
+    let Some(key) = args.first() else {
+        return Err(ERR_BAD_ARGS_NUM.to_string());
+    };
+    let mut req = WatchCreateRequest {
+        key: key.as_bytes().to_vec(),
+        start_revision: opts.rev,
+        prev_kv: opts.prev_kv,
+        ..Default::default()
+    };
+    if args.len() == 2 {
+        if opts.prefix {
+            return Err("`range_end` and `--prefix` are mutually exclusive".to_string());
+        }
+        req.range_end = args[1].as_bytes().to_vec();
+    }
+    if opts.prefix {
+        if req.key.is_empty() {
+            req.key = vec![0];
+            req.range_end = vec![0];
+        } else {
+            req.range_end = prefix_end(&req.key);
+        }
+    }
+    Ok(req)
+}
+
+/// One watch of the stream.
+struct Watch {
+    /// Command to run per event.
+    exec: Vec<String>,
+}
+
+/// The process's watch stream (clientv3's `watchGrpcStream`).
+struct Watcher<'a> {
+    conn: &'a Conn,
+    printer: Printer,
+    /// Requests to the open stream.
+    tx: Option<mpsc::Sender<WatchRequest>>,
+    stream: Option<tonic::Streaming<WatchResponse>>,
+    /// Watches whose creation the server has not confirmed yet, in request order.
+    pending: VecDeque<Watch>,
+    /// Live watches by watch ID.
+    live: HashMap<i64, Watch>,
+}
+
+impl<'a> Watcher<'a> {
+    fn new(conn: &'a Conn, printer: Printer) -> Self {
+        Watcher {
+            conn,
+            printer,
+            tx: None,
+            stream: None,
+            pending: VecDeque::new(),
+            live: HashMap::new(),
+        }
+    }
+
+    /// Sends `req`, opening the stream with it first if needed (waiting while the
+    /// connection is down, as clientv3 does; the server answers the call only once it has
+    /// a message to send, so the first request must be queued before).
+    async fn send(&mut self, req: RequestUnion) {
+        let req = WatchRequest {
+            request_union: Some(req),
+        };
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(req).await;
+            return;
+        }
+        loop {
+            let (tx, rx) = mpsc::channel(16);
+            let _ = tx.send(req.clone()).await;
+            // clientv3.WithRequireLeader.
+            let mut call = tonic::Request::new(ReceiverStream::new(rx));
+            call.metadata_mut()
+                .insert("hasleader", MetadataValue::from_static("true"));
+            if let Ok(resp) = self.conn.client.watch().watch(call).await {
+                self.stream = Some(resp.into_inner());
+                self.tx = Some(tx);
+                return;
+            }
+            tokio::time::sleep(RECONNECT_WAIT).await;
+        }
+    }
+
+    /// Starts a watch.
+    async fn create(&mut self, req: WatchCreateRequest, exec: Vec<String>) {
+        self.pending.push_back(Watch { exec });
+        self.send(RequestUnion::CreateRequest(req)).await;
+    }
+
+    /// `RequestProgress`.
+    async fn request_progress(&mut self) {
+        self.send(RequestUnion::ProgressRequest(WatchProgressRequest {}))
+            .await;
+    }
+
+    /// Handles the next response; `false` once no watch is left or the stream ended.
+    async fn step(&mut self) -> Result<bool, Exit> {
+        let Some(stream) = self.stream.as_mut() else {
+            return std::future::pending().await;
+        };
+        let resp = match stream.message().await {
+            Ok(Some(resp)) => resp,
+            // The stream is gone: every watch channel closes.
+            Ok(None) | Err(_) => return Ok(false),
+        };
+        if resp.created {
+            if let Some(w) = self.pending.pop_front() {
+                self.live.insert(resp.watch_id, w);
+            }
+            if !resp.canceled {
+                return Ok(true);
+            }
+        }
+        if resp.watch_id == INVALID_WATCH_ID && is_progress_notify(&resp) {
+            for w in self.live.values() {
+                deliver(self.printer, w, &resp)?;
+            }
+            return Ok(true);
+        }
+        let id = resp.watch_id;
+        if let Some(w) = self.live.get(&id) {
+            deliver(self.printer, w, &resp)?;
+        }
+        if resp.canceled {
+            self.live.remove(&id);
+            return Ok(!self.live.is_empty() || !self.pending.is_empty());
+        }
+        Ok(true)
+    }
+}
+
+/// `WatchResponse.IsProgressNotify`.
+fn is_progress_notify(r: &WatchResponse) -> bool {
+    r.events.is_empty()
+        && !r.canceled
+        && !r.created
+        && r.compact_revision == 0
+        && r.header.as_ref().is_some_and(|h| h.revision != 0)
+}
+
+/// `WatchResponse.Err()` for a canceled watch.
+fn cancel_error(r: &WatchResponse) -> String {
+    if r.compact_revision != 0 {
+        return "etcdserver: mvcc: required revision has been compacted".to_string();
+    }
+    if !r.cancel_reason.is_empty() {
+        return client::Error::Status(tonic::Status::failed_precondition(r.cancel_reason.clone()))
+            .to_string();
+    }
+    "etcdserver: mvcc: required revision is a future revision".to_string()
+}
+
+/// `printWatchCh` for one response of one watch.
+fn deliver(printer: Printer, w: &Watch, r: &WatchResponse) -> Result<(), Exit> {
+    if r.canceled {
+        out::stderr(format!("watch was canceled ({})\n", cancel_error(r)));
+    }
+    if is_progress_notify(r) {
+        let rev = r.header.as_ref().map_or(0, |h| h.revision);
+        out::line(format!("progress notify: {rev}"));
+    }
+    printer.watch(r)?;
+    if !w.exec.is_empty() {
+        for ev in &r.events {
+            run_exec(&w.exec, r, ev)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs the per-event command with the `ETCD_WATCH_*` variables.
+fn run_exec(
+    exec: &[String],
+    r: &WatchResponse,
+    ev: &etcd_proto::mvccpb::Event,
+) -> Result<(), Exit> {
+    let kv = ev.kv.clone().unwrap_or_default();
+    let rev = r.header.as_ref().map_or(0, |h| h.revision);
+    let status = std::process::Command::new(&exec[0])
+        .args(&exec[1..])
+        .env("ETCD_WATCH_REVISION", rev.to_string())
+        .env("ETCD_WATCH_EVENT_TYPE", quote(event_type(ev).as_bytes()))
+        .env("ETCD_WATCH_KEY", quote(&kv.key))
+        .env("ETCD_WATCH_VALUE", quote(&kv.value))
+        .status();
+    let err = match status {
+        Ok(st) if st.success() => return Ok(()),
+        Ok(st) => match (
+            st.code(),
+            std::os::unix::process::ExitStatusExt::signal(&st),
+        ) {
+            (Some(code), _) => format!("exit status {code}"),
+            (None, Some(sig)) => format!("signal: {}", signal_name(sig)),
+            (None, None) => st.to_string(),
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+            "exec: {}: executable file not found in $PATH",
+            quote(exec[0].as_bytes())
+        ),
+        Err(e) => e.to_string(),
+    };
+    let quoted: Vec<String> = exec.iter().map(|a| quote(a.as_bytes())).collect();
+    out::stderr(format!("command [{}] error ({err})\n", quoted.join(" ")));
+    Err(Exit::silent(EXIT_ERROR))
+}
+
+/// Go's `syscall.Signal.String()` for the common signals.
+fn signal_name(sig: i32) -> String {
+    match sig {
+        libc::SIGHUP => "hangup".to_string(),
+        libc::SIGINT => "interrupt".to_string(),
+        libc::SIGKILL => "killed".to_string(),
+        libc::SIGSEGV => "segmentation fault".to_string(),
+        libc::SIGPIPE => "broken pipe".to_string(),
+        libc::SIGTERM => "terminated".to_string(),
+        libc::SIGABRT => "aborted".to_string(),
+        other => format!("signal {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_and_range_requests() {
+        let opts = WatchOpts {
+            prefix: true,
+            ..Default::default()
+        };
+        let req = create_request(&["foo".to_string()], opts).unwrap();
+        assert_eq!(req.range_end, b"fop");
+        let req = create_request(&[String::new()], opts).unwrap();
+        assert_eq!((req.key, req.range_end), (vec![0], vec![0]));
+        let two = ["a".to_string(), "b".to_string()];
+        assert!(create_request(&two, opts).is_err());
+        assert!(create_request(&[], WatchOpts::default()).is_err());
+    }
+}
