@@ -26,6 +26,9 @@ TESTS=(
   TestCtlV3LeaseKeepAlive TestCtlV3LeaseKeepAliveNoTLS TestCtlV3LeaseKeepAlivePeerTLS
   TestCtlV3LeaseKeepAliveOnce TestCtlV3LeaseKeepAliveOnceNoTLS TestCtlV3LeaseKeepAliveOncePeerTLS
   TestCtlV3LeaseRevoke TestCtlV3LeaseRevokeNoTLS TestCtlV3LeaseRevokePeerTLS
+  # issue 3 (watch)
+  TestCtlV3Watch TestCtlV3WatchNoTLS TestCtlV3WatchPeerTLS TestCtlV3WatchTimeout
+  TestCtlV3WatchInteractive TestCtlV3WatchInteractiveNoTLS TestCtlV3WatchInteractivePeerTLS
 )
 
 bin_dir="${1:-${CARGO_TARGET_DIR:-$HOME/.cache/etcd-rs-target}/debug}"

@@ -92,6 +92,7 @@ pub struct Case {
     env: Vec<(String, String)>,
     stdin: Vec<u8>,
     durations: bool,
+    masks: Vec<(String, String)>,
 }
 
 fn regex(re: &str) -> Regex {
@@ -108,6 +109,7 @@ impl Case {
             env: Vec::new(),
             stdin: Vec::new(),
             durations: false,
+            masks: Vec::new(),
         }
     }
 
@@ -137,6 +139,13 @@ impl Case {
         self
     }
 
+    /// Replaces matches of `re` by `with` in both outputs (values that legitimately differ
+    /// between two runs, such as freshly granted lease IDs).
+    pub fn mask(mut self, re: &str, with: &str) -> Case {
+        self.masks.push((re.to_string(), with.to_string()));
+        self
+    }
+
     fn run_on(&self, bin: &str, ep: &str) -> Outcome {
         let args: Vec<String> = self.args.iter().map(|a| a.replace("{EP}", ep)).collect();
         let env: Vec<(String, String)> = self
@@ -161,6 +170,9 @@ impl Case {
         b = regex(r"(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} ")
             .replace_all(&b, &b"<TIME> "[..])
             .into_owned();
+        for (re, with) in &self.masks {
+            b = regex(re).replace_all(&b, with.as_bytes()).into_owned();
+        }
         if self.durations {
             b = regex(r"\b(\d+h)?(\d+m)?\d+(\.\d+)?(ns|µs|ms|s)\b")
                 .replace_all(&b, &b"<DUR>"[..])
@@ -234,4 +246,113 @@ fn without_count_only_usage(b: &[u8]) -> Vec<u8> {
     regex(r"(?m)^ +--count-only\b.*\n")
         .replace_all(b, &b""[..])
         .into_owned()
+}
+
+/// A long-running etcdctl (watch, keep-alive) whose output is collected while it runs;
+/// killed (by PID) on drop.
+pub struct Background {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+    stderr: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+fn collect(mut pipe: impl Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let buf = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = buf.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("output lock").extend_from_slice(&chunk[..n]);
+        }
+    });
+    buf
+}
+
+impl Background {
+    /// Starts `bin` with `args` (`{EP}` replaced by `ep`), stdin left open.
+    pub fn start(bin: &str, args: &[&str], ep: &str) -> Background {
+        let mut cmd = Command::new(bin);
+        cmd.args(args.iter().map(|a| a.replace("{EP}", ep)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("ETCDCTL_") {
+                cmd.env_remove(k);
+            }
+        }
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+        let stdin = child.stdin.take();
+        let stdout = collect(child.stdout.take().expect("stdout"));
+        let stderr = collect(child.stderr.take().expect("stderr"));
+        Background {
+            child,
+            stdin,
+            stdout,
+            stderr,
+        }
+    }
+
+    /// Writes to its stdin.
+    pub fn write(&mut self, s: &str) {
+        if let Some(stdin) = self.stdin.as_mut() {
+            stdin.write_all(s.as_bytes()).expect("write stdin");
+            stdin.flush().expect("flush stdin");
+        }
+    }
+
+    /// Closes its stdin.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// Standard output so far.
+    pub fn stdout(&self) -> Vec<u8> {
+        self.stdout.lock().expect("output lock").clone()
+    }
+
+    /// Waits (bounded) until `done(stdout)` holds; false on timeout.
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&[u8]) -> bool) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if done(&self.stdout()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        done(&self.stdout())
+    }
+
+    /// Waits (bounded) for the process to exit; kills it otherwise. Returns the outcome.
+    pub fn finish(mut self, timeout: Duration) -> Outcome {
+        let start = Instant::now();
+        let code = loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                break st.code();
+            }
+            if start.elapsed() > timeout {
+                let _ = self.child.kill();
+                break self.child.wait().ok().and_then(|s| s.code());
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // Let the reader threads drain the pipes.
+        std::thread::sleep(Duration::from_millis(100));
+        Outcome {
+            stdout: self.stdout(),
+            stderr: self.stderr.lock().expect("output lock").clone(),
+            code,
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
