@@ -16,6 +16,10 @@ fn capnslog(level: char, msg: &str) -> String {
     format!("{} {level} | pkg/flags: {msg}\n", capnslog_now())
 }
 
+/// Flags whose variables are consumed without effect (etcdctl's `discardValue`: `watch`
+/// reads `ETCDCTL_WATCH_KEY` and `ETCDCTL_WATCH_RANGE_END` itself).
+pub const DISCARDED: [&str; 2] = ["watch-key", "watch-range-end"];
+
 /// Applies the environment to the inherited (global) flags of `fs`. Invalid values are
 /// ignored, as etcdctl ignores the error. Returns the capnslog fatal exit on a conflict.
 pub fn apply(fs: &mut FlagSet) -> Result<(), Exit> {
@@ -38,7 +42,9 @@ pub fn apply(fs: &mut FlagSet) -> Result<(), Exit> {
         if let Ok(val) = std::env::var(&key) {
             if !val.is_empty() {
                 used.push(key);
-                let _ = fs.set(name, &val);
+                if !DISCARDED.contains(&name) {
+                    let _ = fs.set(name, &val);
+                }
             }
         }
     }

@@ -61,8 +61,8 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
     Some(result)
 }
 
-/// Go's `*os.PathError` text for a failed read: `open <path>: no such file or directory`.
-fn path_error(path: &str, e: &std::io::Error) -> String {
+/// Go's text for an OS error: the C library's message, first letter lower-cased.
+fn errno_text(e: &std::io::Error) -> String {
     let errno = match e.raw_os_error() {
         // SAFETY: strerror returns a pointer to a static, NUL-terminated message.
         Some(code) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }
@@ -71,16 +71,20 @@ fn path_error(path: &str, e: &std::io::Error) -> String {
         None => e.to_string(),
     };
     let mut chars = errno.chars();
-    let errno = match chars.next() {
+    match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => errno,
-    };
+    }
+}
+
+/// Go's `*os.PathError` text for a failed read: `open <path>: no such file or directory`.
+fn path_error(path: &str, e: &std::io::Error) -> String {
     let op = if e.raw_os_error() == Some(libc::EISDIR) {
         "read"
     } else {
         "open"
     };
-    format!("{op} {path}: {errno}")
+    format!("{op} {path}: {}", errno_text(e))
 }
 
 /// What etcd's `transport.TLSInfo.ClientConfig` checks before any connection: both halves

@@ -16,7 +16,7 @@ use super::kv::prefix_end;
 use super::txn_parse::argify;
 use super::watch_args::{self, EnvKey, WatchArgs, WatchOpts, ERR_BAD_ARGS_NUM};
 use super::{block_on, Conn, Ctx};
-use crate::cli::flags::FlagSet;
+use crate::cli::flags::{Default as FlagDefault, FlagSet, FlagSpec};
 use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_ERROR, EXIT_INVALID_INPUT};
 use crate::go::quote::quote;
 use crate::out;
@@ -57,6 +57,11 @@ pub fn run(ctx: &mut Ctx) -> CmdResult {
     let os_args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    // clientConfigFromCmd silences "unrecognized environment variable" for these two.
+    for name in crate::cli::env::DISCARDED {
+        ctx.flags
+            .add(FlagSpec::new(name, FlagDefault::Str(""), ""), true);
+    }
     let cmdline_opts = WatchOpts {
         prefix: ctx.flags.get_bool("prefix"),
         rev: ctx.flags.get_int("rev"),
@@ -70,7 +75,7 @@ pub fn run(ctx: &mut Ctx) -> CmdResult {
             interactive(&mut w, &os_args, env, &local_flags).await
         });
     }
-    let args = watch_args::parse(&os_args, &ctx.args, env, false, &local_flags)
+    let args = watch_args::parse(&os_args, &ctx.args, env, false, local_flags)
         .map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
     let settings = ctx.settings()?;
     block_on(async {
@@ -372,11 +377,12 @@ fn run_exec(
             (None, Some(sig)) => format!("signal: {}", signal_name(sig)),
             (None, None) => st.to_string(),
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => format!(
+        // exec.Command looks a bare name up in $PATH; a path is run as is.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !exec[0].contains('/') => format!(
             "exec: {}: executable file not found in $PATH",
             quote(exec[0].as_bytes())
         ),
-        Err(e) => e.to_string(),
+        Err(e) => format!("fork/exec {}: {}", exec[0], super::errno_text(&e)),
     };
     let quoted: Vec<String> = exec.iter().map(|a| quote(a.as_bytes())).collect();
     out::stderr(format!("command [{}] error ({err})\n", quoted.join(" ")));

@@ -174,7 +174,7 @@ fn event(e: &Event) -> String {
 pub fn watch(r: &WatchResponse) -> String {
     let events: Vec<String> = r.events.iter().map(event).collect();
     Obj::new()
-        .raw("Header", &header(&r.header.clone().unwrap_or_default()))
+        .raw("Header", &header(&r.header.unwrap_or_default()))
         .raw("Events", &array(&events))
         .raw("CompactRevision", &r.compact_revision.to_string())
         .bool("Canceled", r.canceled)

@@ -18,7 +18,7 @@ pub fn header(h: Option<&ResponseHeader>) {
 /// fragment flag.
 pub fn watch(r: &WatchResponse) {
     print(&WatchResponse {
-        header: Some(r.header.clone().unwrap_or_default()),
+        header: Some(r.header.unwrap_or_default()),
         events: r.events.clone(),
         compact_revision: r.compact_revision,
         canceled: r.canceled,

@@ -266,7 +266,9 @@ fn collect(mut pipe: impl Read + Send + 'static) -> std::sync::Arc<std::sync::Mu
             if n == 0 {
                 break;
             }
-            sink.lock().expect("output lock").extend_from_slice(&chunk[..n]);
+            sink.lock()
+                .expect("output lock")
+                .extend_from_slice(&chunk[..n]);
         }
     });
     buf
@@ -285,7 +287,9 @@ impl Background {
                 cmd.env_remove(k);
             }
         }
-        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
+        let mut child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {bin}: {e}"));
         let stdin = child.stdin.take();
         let stdout = collect(child.stdout.take().expect("stdout"));
         let stderr = collect(child.stderr.take().expect("stderr"));
