@@ -101,12 +101,7 @@ fn corrupted_wal_refuses_to_start_naming_file_and_offset() {
     }
     s.kill9();
     let wal_dir = data.join("member/wal");
-    let seg = std::fs::read_dir(&wal_dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
-        .max()
-        .expect("a wal segment");
+    let seg = last_wal_segment(&wal_dir);
     let mut bytes = std::fs::read(&seg).unwrap();
     let at = bytes.len() / 2;
     bytes[at] ^= 0xff;
@@ -152,12 +147,7 @@ fn torn_wal_tail_is_truncated_and_member_restarts() {
         put(&s, &format!("k{i}"));
     }
     s.kill9();
-    let seg = std::fs::read_dir(data.join("member/wal"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
-        .max()
-        .expect("a wal segment");
+    let seg = last_wal_segment(&data.join("member/wal"));
     // A record header promising 200 bytes, followed by only 10 of them.
     let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
     use std::io::Write;
@@ -183,4 +173,14 @@ fn torn_wal_tail_is_truncated_and_member_restarts() {
         .collect();
     assert_eq!(keys.len(), 10, "{keys:?}");
     put(&s, "after");
+}
+
+/// The newest WAL segment file in `wal_dir` (segment names sort by sequence number).
+fn last_wal_segment(wal_dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(wal_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wal"))
+        .max()
+        .expect("a wal segment")
 }
