@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "leasepb/lease.proto",
         "v3electionpb/v3election.proto",
         "v3lockpb/v3lock.proto",
+        "peerpb/peer.proto",
     ];
     let paths: Vec<PathBuf> = files.iter().map(|f| root.join(f)).collect();
     let fds = protox::compile(&paths, [&root])?;

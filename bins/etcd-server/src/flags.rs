@@ -26,7 +26,6 @@ pub const INERT_FLAGS: &[&str] = &[
     "discovery-proxy",
     "discovery-srv",
     "discovery-srv-name",
-    "strict-reconfig-check",
     "enable-v2",
     "pre-vote",
     "proxy",
@@ -174,6 +173,7 @@ pub fn command() -> Command {
         );
     }
     cmd.arg(bool_arg("unsafe-no-fsync"))
+        .arg(bool_arg("strict-reconfig-check"))
 }
 
 /// Go's flag package accepts a single leading dash for long flags: `-name x` == `--name x`.
@@ -187,6 +187,14 @@ pub fn normalize_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString>
             _ => a,
         })
         .collect()
+}
+
+/// A boolean flag explicitly set to false (for flags that default to true).
+pub fn is_false(m: &ArgMatches, name: &str) -> bool {
+    matches!(
+        m.get_one::<String>(name).map(String::as_str),
+        Some("false" | "0" | "f" | "F" | "FALSE" | "False")
+    )
 }
 
 pub fn is_true(m: &ArgMatches, name: &str) -> bool {

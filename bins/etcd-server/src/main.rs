@@ -70,6 +70,7 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
         cfg.quota_backend_bytes = quota;
     }
     cfg.wal_sync = !flags::is_true(m, "unsafe-no-fsync");
+    cfg.strict_reconfig_check = !flags::is_false(m, "strict-reconfig-check");
     Ok(cfg)
 }
 
@@ -128,7 +129,10 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let member = Member::start(cfg).await?;
-        shutdown_signal().await;
+        tokio::select! {
+            _ = shutdown_signal() => {}
+            _ = member.removed() => tracing::warn!("the member has been permanently removed from the cluster; shutting down"),
+        }
         member.stop().await
     })
 }

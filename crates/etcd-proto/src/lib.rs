@@ -24,3 +24,8 @@ pub mod v3electionpb {
 pub mod v3lockpb {
     tonic::include_proto!("v3lockpb");
 }
+/// Member-to-member protocol (ours, not etcd's): raft message streams, snapshots,
+/// membership lookups and lease forwarding on the peer port.
+pub mod peerpb {
+    tonic::include_proto!("peerpb");
+}

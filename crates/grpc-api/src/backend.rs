@@ -2,14 +2,17 @@
 //! this crate only validate, call it, and fill response headers.
 
 use etcd_proto::etcdserverpb::{
-    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
-    LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
-    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberListResponse,
-    PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader, StatusResponse,
-    TxnRequest, TxnResponse,
+    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse,
+    HashResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
+    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest,
+    MemberAddResponse, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse,
+    MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse,
+    MoveLeaderResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
+    StatusResponse, TxnRequest, TxnResponse,
 };
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use etcd_proto::mvccpb::{Event, KeyValue};
 use tokio::sync::broadcast;
@@ -25,6 +28,9 @@ pub struct EventBatch {
 }
 
 pub type Result<T> = std::result::Result<T, EtcdError>;
+
+/// etcd's default `--experimental-watch-progress-notify-interval`.
+pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL: Duration = Duration::from_secs(600);
 
 /// One member's request handling. Responses may leave their header empty or set only
 /// `revision`; the services complete it with [`Backend::fill_header`].
@@ -63,9 +69,52 @@ pub trait Backend: Send + Sync + 'static {
     /// (etcd's `header.fill`).
     fn fill_header(&self, header: &mut ResponseHeader);
 
+    /// Adds a member (Cluster.MemberAdd).
+    async fn member_add(&self, req: MemberAddRequest) -> Result<MemberAddResponse> {
+        let _ = req;
+        Err(EtcdError::Unimplemented("MemberAdd"))
+    }
+    /// Removes a member (Cluster.MemberRemove).
+    async fn member_remove(&self, req: MemberRemoveRequest) -> Result<MemberRemoveResponse> {
+        let _ = req;
+        Err(EtcdError::Unimplemented("MemberRemove"))
+    }
+    /// Changes a member's peer URLs (Cluster.MemberUpdate).
+    async fn member_update(&self, req: MemberUpdateRequest) -> Result<MemberUpdateResponse> {
+        let _ = req;
+        Err(EtcdError::Unimplemented("MemberUpdate"))
+    }
+    /// Promotes a learner (Cluster.MemberPromote).
+    async fn member_promote(&self, req: MemberPromoteRequest) -> Result<MemberPromoteResponse> {
+        let _ = req;
+        Err(EtcdError::Unimplemented("MemberPromote"))
+    }
+    /// Maintenance.HashKV at `rev` (0: current).
+    async fn hash_kv(&self, rev: i64) -> Result<HashKvResponse> {
+        let _ = rev;
+        Err(EtcdError::Unimplemented("HashKV"))
+    }
+    /// Maintenance.Hash: a hash of the whole backend.
+    async fn hash(&self) -> Result<HashResponse> {
+        Err(EtcdError::Unimplemented("Hash"))
+    }
+    /// Maintenance.MoveLeader to member `target`.
+    async fn move_leader(&self, target: u64) -> Result<MoveLeaderResponse> {
+        let _ = target;
+        Err(EtcdError::Unimplemented("MoveLeader"))
+    }
+
     /// Maximum operations per txn branch (`--max-txn-ops`, default 128).
     fn max_txn_ops(&self) -> usize {
         128
+    }
+
+    /// How often a synced watcher created with `progress_notify` gets an empty response
+    /// carrying the current revision (`--experimental-watch-progress-notify-interval`,
+    /// default 10 m). Zero means the default; values below 100 ms are raised to 100 ms, as
+    /// etcd does.
+    fn watch_progress_notify_interval(&self) -> Duration {
+        DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL
     }
 }
 

@@ -1,5 +1,5 @@
-//! The `etcdserverpb.Cluster` service. MemberList is served; runtime reconfiguration
-//! (add/remove/update/promote) comes with the raft cluster issue and answers `Unimplemented`.
+//! The `etcdserverpb.Cluster` service: membership listing and runtime reconfiguration,
+//! each a call to the [`Backend`] with the response header filled.
 
 use std::sync::Arc;
 
@@ -11,7 +11,6 @@ use etcd_proto::etcdserverpb::{
 use tonic::{Request, Response, Status};
 
 use crate::backend::{fill, Backend};
-use crate::unimplemented;
 
 pub struct ClusterService {
     backend: Arc<dyn Backend>,
@@ -27,23 +26,29 @@ impl ClusterService {
 impl Cluster for ClusterService {
     async fn member_add(
         &self,
-        _: Request<MemberAddRequest>,
+        req: Request<MemberAddRequest>,
     ) -> Result<Response<MemberAddResponse>, Status> {
-        Err(unimplemented("MemberAdd"))
+        let mut resp = self.backend.member_add(req.into_inner()).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 
     async fn member_remove(
         &self,
-        _: Request<MemberRemoveRequest>,
+        req: Request<MemberRemoveRequest>,
     ) -> Result<Response<MemberRemoveResponse>, Status> {
-        Err(unimplemented("MemberRemove"))
+        let mut resp = self.backend.member_remove(req.into_inner()).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 
     async fn member_update(
         &self,
-        _: Request<MemberUpdateRequest>,
+        req: Request<MemberUpdateRequest>,
     ) -> Result<Response<MemberUpdateResponse>, Status> {
-        Err(unimplemented("MemberUpdate"))
+        let mut resp = self.backend.member_update(req.into_inner()).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 
     async fn member_list(
@@ -57,8 +62,10 @@ impl Cluster for ClusterService {
 
     async fn member_promote(
         &self,
-        _: Request<MemberPromoteRequest>,
+        req: Request<MemberPromoteRequest>,
     ) -> Result<Response<MemberPromoteResponse>, Status> {
-        Err(unimplemented("MemberPromote"))
+        let mut resp = self.backend.member_promote(req.into_inner()).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 }

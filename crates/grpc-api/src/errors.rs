@@ -121,9 +121,48 @@ pub enum EtcdError {
     /// Anything else: etcd answers `codes.Unknown` with the error's text.
     #[error("{0}")]
     Other(String),
+    /// An RPC this member does not serve (yet): `codes.Unimplemented`.
+    #[error("{0} is not implemented by this server")]
+    Unimplemented(&'static str),
 }
 
 impl EtcdError {
+    /// The error whose message is `msg` (an error relayed from another member keeps its
+    /// gRPC code); unknown messages become [`EtcdError::Other`].
+    pub fn from_message(msg: &str) -> EtcdError {
+        use EtcdError::*;
+        [
+            LeaseNotFound,
+            LeaseExist,
+            LeaseTtlTooLarge,
+            MemberExist,
+            PeerUrlExist,
+            MemberNotEnoughStarted,
+            MemberBadUrls,
+            MemberNotFound,
+            MemberNotLearner,
+            LearnerNotReady,
+            TooManyLearners,
+            NoLeader,
+            NotLeader,
+            LeaderChanged,
+            Stopped,
+            Timeout,
+            TimeoutDueToLeaderFail,
+            TimeoutDueToConnectionLost,
+            NotSupportedForLearner,
+            BadLeaderTransferee,
+            RequestTooLarge,
+            TooManyRequests,
+            NoSpace,
+            Compacted,
+            FutureRev,
+        ]
+        .into_iter()
+        .find(|e| e.to_string() == msg)
+        .unwrap_or_else(|| Other(msg.to_string()))
+    }
+
     /// The gRPC code etcd uses for this error.
     pub fn code(&self) -> Code {
         use EtcdError::*;
@@ -164,6 +203,7 @@ impl EtcdError {
             | NotSupportedForLearner => Code::Unavailable,
             Corrupt => Code::DataLoss,
             Other(_) => Code::Unknown,
+            Unimplemented(_) => Code::Unimplemented,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The `etcdserverpb.Maintenance` service. Status is served; the other RPCs (alarms, defrag,
-//! hash, snapshot, move-leader) belong to later issues and answer `Unimplemented`.
+//! The `etcdserverpb.Maintenance` service. Status, Hash, HashKV and MoveLeader are served;
+//! alarms, defrag and snapshot belong to later issues and answer `Unimplemented`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -48,11 +48,18 @@ impl Maintenance for MaintenanceService {
     }
 
     async fn hash(&self, _: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {
-        Err(unimplemented("Hash"))
+        let mut resp = self.backend.hash().await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 
-    async fn hash_kv(&self, _: Request<HashKvRequest>) -> Result<Response<HashKvResponse>, Status> {
-        Err(unimplemented("HashKV"))
+    async fn hash_kv(
+        &self,
+        req: Request<HashKvRequest>,
+    ) -> Result<Response<HashKvResponse>, Status> {
+        let mut resp = self.backend.hash_kv(req.into_inner().revision).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 
     type SnapshotStream = SnapshotStream;
@@ -66,8 +73,10 @@ impl Maintenance for MaintenanceService {
 
     async fn move_leader(
         &self,
-        _: Request<MoveLeaderRequest>,
+        req: Request<MoveLeaderRequest>,
     ) -> Result<Response<MoveLeaderResponse>, Status> {
-        Err(unimplemented("MoveLeader"))
+        let mut resp = self.backend.move_leader(req.into_inner().target_id).await?;
+        fill(&*self.backend, &mut resp.header);
+        Ok(Response::new(resp))
     }
 }

@@ -14,6 +14,8 @@
 //! - [`Store::apply`] / [`Store::begin`]: the raft applier's write path, one engine batch
 //!   per call.
 //! - [`Store::events`], [`Store::hash_kv`]: history by revision (watch catch-up, HashKV).
+//! - [`Store::snapshot_data`] / [`Store::restore_data`]: the whole backend as one blob, for
+//!   raft snapshots sent to a member that fell behind.
 //! - [`Engine`]: RocksDB ([`RocksEngine`]) or memory ([`MemEngine`]).
 //!
 //! Semantics (sorting, filters, compares, nested txns, compaction, error strings) follow
@@ -30,12 +32,14 @@ mod range;
 mod read;
 mod restore;
 mod revision;
+mod snapshot;
 mod store;
 mod txn;
 mod write;
 
 pub use engine::{
-    Engine, MemEngine, RocksEngine, WriteBatch, WriteOp, CF_KEY, CF_META, COLUMN_FAMILIES,
+    column_family, Engine, MemEngine, RocksEngine, WriteBatch, WriteOp, CF_KEY, CF_META,
+    COLUMN_FAMILIES,
 };
 pub use errors::{EngineError, MvccError};
 pub use history::HashKv;

@@ -127,6 +127,12 @@ impl Engine for Recording {
     fn size_bytes(&self) -> u64 {
         self.inner.size_bytes()
     }
+    fn dump(
+        &self,
+        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        self.inner.dump(f)
+    }
 }
 
 #[test]

@@ -27,6 +27,30 @@ pub trait Applier: Send + 'static {
     fn apply_membership(&mut self, change: MembershipChange) {
         let _ = change;
     }
+    /// Replaces the whole state machine with a snapshot the leader sent (see
+    /// [`SnapshotSource`](crate::SnapshotSource) for where `data` comes from). Called
+    /// before any entry that follows the snapshot. The restored state must be durable
+    /// when this returns, and [`Applier::applied_index`] must then report the index the
+    /// data was taken at, which may be higher than `meta.index`: later entries up to it
+    /// are delivered and must be skipped as usual. An error is fatal: the node stops
+    /// without applying anything after the snapshot. Default: unsupported.
+    fn restore_snapshot(&mut self, meta: SnapshotMeta, data: Vec<u8>) -> Result<(), String> {
+        let _ = (meta, data);
+        Err("snapshots not supported".to_owned())
+    }
+}
+
+/// Raft metadata of a snapshot handed to [`Applier::restore_snapshot`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotMeta {
+    /// Raft index the snapshot covers at least.
+    pub index: u64,
+    /// Term of the entry at `index`.
+    pub term: u64,
+    /// Voters as of `index`, sorted.
+    pub voters: Vec<u64>,
+    /// Learners as of `index`, sorted.
+    pub learners: Vec<u64>,
 }
 
 /// One change of membership, proposed with [`crate::RaftNode::propose_member_change`].
@@ -60,10 +84,18 @@ pub struct MembershipChange {
 
 /// Delivers serialized raft messages to peers. Fire and forget: raft retries lost
 /// messages. Called on the node thread, so it must not block (queue and return). A
-/// single-member cluster never sends any.
+/// single-member cluster never sends any. [`crate::PeerTransport`] is the gRPC one.
 pub trait Transport: Send + 'static {
-    /// Sends `msg` (a protobuf-encoded raft `Message`) to member `to`.
+    /// Sends `msg` (a protobuf-encoded raft `Message`) to member `to`. A transport that
+    /// gives up on a message may tell raft with [`crate::RaftNode::report_unreachable`].
     fn send(&self, to: u64, msg: Vec<u8>);
+    /// Sends a raft snapshot message (`MsgSnapshot`, its snapshot data empty: the
+    /// transport attaches the state machine's data). raft sends `to` no entries until
+    /// the transport reports the outcome with [`crate::RaftNode::report_snapshot`] or `to`
+    /// acknowledges the snapshot. Default: [`Transport::send`].
+    fn send_snapshot(&self, to: u64, msg: Vec<u8>) {
+        self.send(to, msg);
+    }
 }
 
 /// A transport for a single-member cluster: drops everything.
@@ -89,6 +121,20 @@ pub struct RaftStatus {
     pub applied_index: u64,
     /// Whether this member is the leader.
     pub is_leader: bool,
+    /// The leader's view of every member's log (itself included), sorted by id; empty
+    /// on other members.
+    pub progress: Vec<PeerProgress>,
+}
+
+/// How far a member's log matches the leader's, as the leader sees it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerProgress {
+    /// Member id.
+    pub id: u64,
+    /// Highest index known to match the leader's log.
+    pub matched: u64,
+    /// Whether the member is a learner (non-voting).
+    pub is_learner: bool,
 }
 
 /// Counters of the node's work, for tests and metrics.
@@ -111,4 +157,6 @@ pub struct RaftStats {
     pub compactions: u64,
     /// WAL segments deleted by those purges.
     pub segments_purged: u64,
+    /// Snapshots from the leader restored into the state machine.
+    pub snapshots_restored: u64,
 }

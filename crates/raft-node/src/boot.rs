@@ -2,15 +2,15 @@
 //! log on first boot) and create the `RawNode`.
 
 use raft::eraftpb::ConfState;
-use raft::storage::MemStorage;
 use raft::{RawNode, StateRole};
 use wal::{Wal, WalOptions};
 
+use crate::log_store::LogStore;
 use crate::membership::bootstrap_entries;
 use crate::storage::{
     conf_state_record, entry_record, hard_state_record, snapshot_meta, snapshot_record, Replayed,
 };
-use crate::{RaftConfig, RaftError, RaftStatus};
+use crate::{PeerProgress, RaftConfig, RaftError, RaftStatus};
 
 /// Largest append message raft sends (etcd: 1 MiB).
 const MAX_SIZE_PER_MSG: u64 = 1 << 20;
@@ -19,7 +19,7 @@ const MAX_INFLIGHT_MSGS: usize = 256;
 
 /// A member ready to run.
 pub(crate) struct Booted {
-    pub raw: RawNode<MemStorage>,
+    pub raw: RawNode<LogStore>,
     pub wal: Wal,
     /// Conf changes at or below this index are already part of the restored membership.
     pub conf_index: u64,
@@ -41,9 +41,9 @@ pub(crate) fn boot(cfg: &RaftConfig, applied: u64) -> Result<Booted, RaftError> 
         Some(log) => log,
         None => bootstrap(cfg, &wal, applied)?,
     };
-    let applied = log.reconcile_applied(applied)?;
+    let applied = log.reconcile_applied(applied, cfg.id)?;
     let conf_index = log.conf_index;
-    let single_member = is_single_member(&log.conf_state, cfg.id);
+    let single_member = log.single_member(cfg.id);
     tracing::info!(
         id = cfg.id,
         applied,
@@ -54,7 +54,7 @@ pub(crate) fn boot(cfg: &RaftConfig, applied: u64) -> Result<Booted, RaftError> 
         voters = ?log.conf_state.voters,
         "raft log restored"
     );
-    let storage = log.into_storage()?;
+    let storage = LogStore::new(log.into_storage()?, applied);
 
     let raft_cfg = raft::Config {
         id: cfg.id,
@@ -122,19 +122,27 @@ fn bootstrap(cfg: &RaftConfig, wal: &Wal, applied: u64) -> Result<Replayed, Raft
     Ok(log)
 }
 
-fn is_single_member(cs: &ConfState, id: u64) -> bool {
-    cs.voters == [id] && cs.learners.is_empty() && cs.voters_outgoing.is_empty()
-}
-
 /// The status a `RawNode` is in right now.
-pub(crate) fn status_of(raw: &RawNode<MemStorage>) -> RaftStatus {
+pub(crate) fn status_of(raw: &RawNode<LogStore>) -> RaftStatus {
     let raft = &raw.raft;
+    let is_leader = raft.state == StateRole::Leader;
+    let mut progress = Vec::new();
+    if is_leader {
+        let learners = raft.prs().conf().learners();
+        progress.extend(raft.prs().iter().map(|(&id, pr)| PeerProgress {
+            id,
+            matched: pr.matched,
+            is_learner: learners.contains(&id),
+        }));
+        progress.sort_unstable_by_key(|p| p.id);
+    }
     RaftStatus {
         id: raft.id,
         leader_id: raft.leader_id,
         term: raft.term,
         commit_index: raft.raft_log.committed,
         applied_index: raft.raft_log.applied,
-        is_leader: raft.state == StateRole::Leader,
+        is_leader,
+        progress,
     }
 }

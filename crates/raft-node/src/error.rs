@@ -24,6 +24,9 @@ pub enum RaftError {
     /// The WAL holds something raft cannot start from.
     #[error("corrupt raft log: {0}")]
     Corrupt(String),
+    /// The state machine could not restore a snapshot from the leader (fatal).
+    #[error("cannot restore snapshot: {0}")]
+    Snapshot(String),
     /// A peer message could not be decoded.
     #[error("invalid raft message: {0}")]
     InvalidMessage(String),

@@ -21,17 +21,26 @@ pub struct RaftNode {
     inner: Arc<Inner>,
 }
 
+/// The last handle to go stops the node.
 struct Inner {
+    link: NodeLink,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A way to reach the node thread that does not keep the node running (the transport
+/// holds one: the node owns the transport, so a full handle would be a cycle).
+#[derive(Clone)]
+pub(crate) struct NodeLink {
     id: u64,
     requests: Sender<Request>,
     shared: Arc<Shared>,
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl RaftNode {
     /// Opens (or creates) the WAL in `cfg.wal_dir`, restores the raft log and starts the
-    /// node thread. Entries up to `applier.applied_index()` are not delivered again. A
-    /// single-member cluster is leader when this returns.
+    /// node thread. Entries up to `applier.applied_index()` are not delivered again, except
+    /// on a cluster member those above the log's durable commit index (the applier skips
+    /// them). A single-member cluster is leader when this returns.
     pub fn start(
         cfg: RaftConfig,
         applier: Box<dyn Applier>,
@@ -49,12 +58,19 @@ impl RaftNode {
             .map_err(RaftError::Spawn)?;
         Ok(RaftNode {
             inner: Arc::new(Inner {
-                id: cfg.id,
-                requests: tx,
-                shared,
+                link: NodeLink {
+                    id: cfg.id,
+                    requests: tx,
+                    shared,
+                },
                 thread: Mutex::new(Some(thread)),
             }),
         })
+    }
+
+    /// This member's id.
+    pub fn id(&self) -> u64 {
+        self.inner.link.id
     }
 
     /// Queues `data` (non-empty) for the log. On a follower raft forwards it to the
@@ -69,14 +85,15 @@ impl RaftNode {
             return Err(RaftError::EmptyProposal);
         }
         self.check_accepting()?;
-        self.inner.send(Request::Propose(data))
+        self.inner.link.send(Request::Propose(data))
     }
 
     fn check_accepting(&self) -> Result<(), RaftError> {
-        if self.inner.shared.is_stopped() {
+        let shared = &self.inner.link.shared;
+        if shared.is_stopped() {
             return Err(RaftError::Stopped);
         }
-        if self.inner.shared.status.lock().leader_id == 0 {
+        if shared.status.lock().leader_id == 0 {
             return Err(RaftError::NotLeader);
         }
         Ok(())
@@ -93,18 +110,29 @@ impl RaftNode {
     ) -> Result<(), RaftError> {
         self.check_accepting()?;
         let cc = to_conf_change(change, context);
-        self.inner.send(Request::ProposeConfChange(Box::new(cc)))
+        self.inner
+            .link
+            .send(Request::ProposeConfChange(Box::new(cc)))
+    }
+
+    /// Asks raft to hand leadership to member `to` (etcd's MoveLeader). The leader
+    /// stops accepting proposals, brings `to` up to date and tells it to campaign; a
+    /// follower forwards the request to the leader. Done once [`RaftNode::status`]
+    /// shows `to` as leader; raft gives up after an election timeout.
+    pub fn transfer_leader(&self, to: u64) -> Result<(), RaftError> {
+        self.check_accepting()?;
+        self.inner.link.send(Request::TransferLeader(to))
     }
 
     /// Linearizable read barrier: returns an index such that a read served once the
     /// state machine has applied it reflects every write committed before this call.
     /// Fails with [`RaftError::Timeout`] when no quorum confirms the leader in time.
     pub async fn read_index(&self) -> Result<u64, RaftError> {
-        if self.inner.shared.is_stopped() {
+        if self.inner.link.shared.is_stopped() {
             return Err(RaftError::Stopped);
         }
         let (tx, rx) = oneshot::channel();
-        self.inner.send(Request::ReadIndex(tx))?;
+        self.inner.link.send(Request::ReadIndex(tx))?;
         rx.await.map_err(|_| RaftError::Stopped)?
     }
 
@@ -112,28 +140,60 @@ impl RaftNode {
     pub fn step(&self, msg: Vec<u8>) -> Result<(), RaftError> {
         let msg = Message::parse_from_bytes(&msg)
             .map_err(|err| RaftError::InvalidMessage(err.to_string()))?;
-        if msg.to != self.inner.id {
+        self.step_message(msg)
+    }
+
+    /// Feeds a decoded peer message; it must be addressed to this member.
+    pub(crate) fn step_message(&self, msg: Message) -> Result<(), RaftError> {
+        let id = self.inner.link.id;
+        if msg.to != id {
             return Err(RaftError::InvalidMessage(format!(
-                "message for member {:x} delivered to member {:x}",
-                msg.to, self.inner.id
+                "message for member {:x} delivered to member {id:x}",
+                msg.to
             )));
         }
-        self.inner.send(Request::Step(Box::new(msg)))
+        self.inner.link.send(Request::Step(Box::new(msg)))
+    }
+
+    /// Tells raft that the last message to member `id` could not be delivered, so the
+    /// leader probes it instead of streaming entries. Ignored once stopped.
+    pub fn report_unreachable(&self, id: u64) {
+        self.inner.link.report_unreachable(id);
+    }
+
+    /// Tells raft how sending a snapshot to member `id` ended (`ok`: delivered). Until
+    /// then (or until `id` acknowledges it) the leader sends it nothing else.
+    pub fn report_snapshot(&self, id: u64, ok: bool) {
+        self.inner.link.report_snapshot(id, ok);
     }
 
     /// The node's raft state as of its last loop iteration.
     pub fn status(&self) -> RaftStatus {
-        self.inner.shared.status.lock().clone()
+        self.inner.link.shared.status.lock().clone()
     }
 
     /// Work counters (Readies, WAL appends and syncs, applied entries, compactions).
     pub fn stats(&self) -> RaftStats {
-        self.inner.shared.counters.snapshot()
+        self.inner.link.shared.counters.snapshot()
     }
 
     /// Notified with the applied index after every loop iteration that advanced it.
     pub fn subscribe_applied(&self) -> watch::Receiver<u64> {
-        self.inner.shared.applied.subscribe()
+        self.inner.link.subscribe_applied()
+    }
+
+    /// Whether the node has stopped ([`RaftNode::stop`] or a fatal error).
+    pub fn is_stopped(&self) -> bool {
+        self.inner.link.shared.is_stopped()
+    }
+
+    /// Resolves once the node has stopped ([`RaftNode::stop`] or a fatal error).
+    pub async fn stopped(&self) {
+        self.inner.link.stopped().await;
+    }
+
+    pub(crate) fn link(&self) -> NodeLink {
+        self.inner.link.clone()
     }
 
     /// Stops the node: the thread finishes the Ready at hand, closes the WAL and exits;
@@ -144,15 +204,37 @@ impl RaftNode {
     }
 }
 
-impl Inner {
+impl NodeLink {
     fn send(&self, request: Request) -> Result<(), RaftError> {
         self.requests.send(request).map_err(|_| RaftError::Stopped)
     }
 
+    pub(crate) fn report_unreachable(&self, id: u64) {
+        // A stopped node needs no reports.
+        let _ = self.send(Request::ReportUnreachable(id));
+    }
+
+    pub(crate) fn report_snapshot(&self, id: u64, ok: bool) {
+        let _ = self.send(Request::ReportSnapshot(id, ok));
+    }
+
+    pub(crate) fn subscribe_applied(&self) -> watch::Receiver<u64> {
+        self.shared.applied.subscribe()
+    }
+
+    pub(crate) async fn stopped(&self) {
+        let mut stopped = self.shared.stopped_watch.subscribe();
+        // The sender lives in `shared`, which this link keeps alive.
+        let _ = stopped.wait_for(|&s| s).await;
+    }
+}
+
+impl Inner {
     fn stop(&self) {
-        self.shared.mark_stopped();
+        let link = &self.link;
+        link.shared.mark_stopped();
         // The thread may already be gone; then there is nothing to tell it.
-        let _ = self.requests.send(Request::Stop);
+        let _ = link.requests.send(Request::Stop);
         let Some(handle) = self.thread.lock().take() else {
             return;
         };
@@ -160,7 +242,7 @@ impl Inner {
             return;
         }
         if handle.join().is_err() {
-            tracing::error!(id = self.id, "raft node thread panicked");
+            tracing::error!(id = link.id, "raft node thread panicked");
         }
     }
 }

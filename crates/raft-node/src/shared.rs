@@ -19,6 +19,12 @@ pub(crate) enum Request {
     Step(Box<Message>),
     /// A linearizable read waiting for its read index.
     ReadIndex(ReadWaiter),
+    /// The transport could not deliver a message to this member.
+    ReportUnreachable(u64),
+    /// The transport finished sending a snapshot to a member (true: delivered).
+    ReportSnapshot(u64, bool),
+    /// Hand leadership to this member.
+    TransferLeader(u64),
     /// Finish the current Ready and exit.
     Stop,
 }
@@ -28,6 +34,8 @@ pub(crate) struct Shared {
     pub status: Mutex<RaftStatus>,
     pub applied: watch::Sender<u64>,
     pub stopped: AtomicBool,
+    /// Turns true once the node has stopped (for async waiters).
+    pub stopped_watch: watch::Sender<bool>,
     pub counters: Counters,
 }
 
@@ -38,6 +46,7 @@ impl Shared {
             status: Mutex::new(status),
             applied,
             stopped: AtomicBool::new(false),
+            stopped_watch: watch::channel(false).0,
             counters: Counters::default(),
         }
     }
@@ -48,6 +57,7 @@ impl Shared {
 
     pub(crate) fn mark_stopped(&self) {
         self.stopped.store(true, Ordering::Release);
+        self.stopped_watch.send_replace(true);
     }
 
     /// Publishes the state at the end of a loop iteration.
@@ -73,6 +83,7 @@ pub(crate) struct Counters {
     pub entries_applied: AtomicU64,
     pub compactions: AtomicU64,
     pub segments_purged: AtomicU64,
+    pub snapshots_restored: AtomicU64,
 }
 
 impl Counters {
@@ -92,6 +103,7 @@ impl Counters {
             entries_applied: get(&self.entries_applied),
             compactions: get(&self.compactions),
             segments_purged: get(&self.segments_purged),
+            snapshots_restored: get(&self.snapshots_restored),
         }
     }
 }

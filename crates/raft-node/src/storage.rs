@@ -8,8 +8,9 @@
 //! - [`CONF_STATE`]: a protobuf `ConfState`, written when a conf change is applied (and
 //!   at bootstrap); record index = the conf change entry's index.
 //! - [`SNAPSHOT`]: a protobuf `SnapshotMetadata` {index, term, conf_state}: written by
-//!   log compaction and when a snapshot from the leader is applied. Entries at or below
-//!   its index are dropped on replay.
+//!   log compaction and once a snapshot from the leader has been restored into the state
+//!   machine. Entries at or below its index are dropped on replay; its conf state is the
+//!   membership as of its index.
 
 use protobuf::Message as _;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
@@ -63,7 +64,8 @@ pub(crate) fn snapshot_record(meta: &SnapshotMetadata) -> Result<Record, RaftErr
     })
 }
 
-/// Builds a snapshot carrying only `meta` (the state machine data is not transferred).
+/// Snapshot metadata (raft's snapshot data stays empty: the transport carries the state
+/// machine's data).
 pub(crate) fn snapshot_meta(index: u64, term: u64, conf_state: ConfState) -> SnapshotMetadata {
     SnapshotMetadata {
         index,
@@ -182,27 +184,55 @@ impl Replayed {
         }
     }
 
-    /// Makes the log consistent with a state machine that has applied up to `applied`,
-    /// and returns the applied index raft should start from.
+    /// Whether member `id` is the only member.
+    pub(crate) fn single_member(&self, id: u64) -> bool {
+        let cs = &self.conf_state;
+        cs.voters == [id] && cs.learners.is_empty() && cs.voters_outgoing.is_empty()
+    }
+
+    /// Makes the log consistent with the state machine of member `id`, which has
+    /// applied up to `applied`, and returns the applied index raft should start from.
     ///
     /// Entries at or below the snapshot were applied before the compaction, so the
-    /// result is at least the snapshot index. Applied entries were committed, so the
-    /// commit index is raised to it. A state machine ahead of the log is an error: new
-    /// entries would reuse indexes it believes applied.
-    pub(crate) fn reconcile_applied(&mut self, applied: u64) -> Result<u64, RaftError> {
-        let applied = applied.max(self.snapshot_index());
+    /// result is at least the snapshot index.
+    ///
+    /// A single member trusts its state machine: applied entries were committed, so the
+    /// commit index is raised to it, and a state machine ahead of the log is an error
+    /// (new entries would reuse indexes it believes applied).
+    ///
+    /// A cluster member trusts the log's own commit index instead: its state machine
+    /// may be ahead of the log when a snapshot from the leader was restored but the
+    /// crash came before its WAL record, and the log's tail may then not be committed.
+    /// raft starts from the lower of the two; the state machine skips the entries it
+    /// already has, as after any restart.
+    pub(crate) fn reconcile_applied(&mut self, applied: u64, id: u64) -> Result<u64, RaftError> {
+        let snapshot_index = self.snapshot_index();
+        let applied = applied.max(snapshot_index);
         let last = self.last_index();
-        if applied > last {
-            return Err(RaftError::Corrupt(format!(
-                "the state machine has applied index {applied} but the raft log ends at {last}"
-            )));
-        }
-        let hs = &mut self.hard_state;
-        hs.commit = hs.commit.clamp(applied, last);
         if let Some(snap) = &self.snapshot {
-            hs.term = hs.term.max(snap.term);
+            self.hard_state.term = self.hard_state.term.max(snap.term);
         }
-        Ok(applied)
+        if self.single_member(id) {
+            if applied > last {
+                return Err(RaftError::Corrupt(format!(
+                    "the state machine has applied index {applied} but the raft log ends at {last}"
+                )));
+            }
+            self.hard_state.commit = self.hard_state.commit.clamp(applied, last);
+            return Ok(applied);
+        }
+        let commit = self.hard_state.commit.clamp(snapshot_index, last);
+        self.hard_state.commit = commit;
+        if applied > last {
+            tracing::warn!(
+                applied,
+                last_index = last,
+                commit,
+                "the state machine is ahead of the raft log (a snapshot restore cut short?): \
+                 the leader will resend what follows the log's commit index"
+            );
+        }
+        Ok(applied.min(commit))
     }
 
     /// Builds raft's in-memory storage.
@@ -297,7 +327,7 @@ mod tests {
         assert_eq!(r.entries.first().unwrap().index, 7);
         assert_eq!(r.last_index(), 10);
         assert_eq!(r.conf_state, voters(&[1]));
-        assert_eq!(r.reconcile_applied(0).unwrap(), 6);
+        assert_eq!(r.reconcile_applied(0, 1).unwrap(), 6);
 
         let storage = r.into_storage().unwrap();
         assert_eq!(storage.first_index().unwrap(), 7);
@@ -342,17 +372,32 @@ mod tests {
     }
 
     #[test]
-    fn reconcile_applied_raises_commit_and_rejects_a_state_machine_ahead() {
-        let mut records = entries(1..=10, 1);
+    fn reconcile_applied_raises_commit_and_rejects_a_single_member_ahead() {
+        let mut records = vec![conf_state_record(0, &voters(&[1])).unwrap()];
+        records.extend(entries(1..=10, 1));
         records.push(hard_state_record(&hs(1, 1, 4)).unwrap());
         let mut r = Replayed::from_records(records.clone()).unwrap().unwrap();
-        assert_eq!(r.reconcile_applied(7).unwrap(), 7);
+        assert_eq!(r.reconcile_applied(7, 1).unwrap(), 7);
         assert_eq!(r.hard_state.commit, 7);
 
         let mut r = Replayed::from_records(records).unwrap().unwrap();
         assert!(matches!(
-            r.reconcile_applied(11),
+            r.reconcile_applied(11, 1),
             Err(RaftError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_cluster_member_restarts_from_the_lower_of_applied_and_commit() {
+        let mut records = vec![conf_state_record(0, &voters(&[1, 2, 3])).unwrap()];
+        records.extend(entries(1..=10, 1));
+        records.push(hard_state_record(&hs(1, 1, 4)).unwrap());
+        let mut r = Replayed::from_records(records.clone()).unwrap().unwrap();
+        // The uncommitted tail (5..=10) must not be taken as committed.
+        assert_eq!(r.reconcile_applied(50, 2).unwrap(), 4);
+        assert_eq!(r.hard_state.commit, 4);
+        let mut r = Replayed::from_records(records).unwrap().unwrap();
+        assert_eq!(r.reconcile_applied(3, 2).unwrap(), 3);
+        assert_eq!(r.hard_state.commit, 4);
     }
 }

@@ -10,26 +10,31 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 use protobuf::Message as _;
-use raft::eraftpb::{ConfChange, ConfChangeV2, Entry, EntryType, HardState, Message, MessageType};
-use raft::storage::MemStorage;
+use raft::eraftpb::{
+    ConfChange, ConfChangeV2, Entry, EntryType, HardState, Message, MessageType, Snapshot,
+};
 use raft::{RawNode, SnapshotStatus, Storage};
 use wal::{Record, Wal};
 
 use crate::boot::{status_of, Booted};
+use crate::log_store::LogStore;
 use crate::membership::{describe_v1, describe_v2};
 use crate::read::{ReadIndexes, ReadWaiter};
 use crate::shared::{Counters, Request, Shared};
 use crate::storage::{
     conf_state_record, entry_record, hard_state_record, snapshot_meta, snapshot_record,
 };
-use crate::{Applier, Committed, MembershipChange, RaftConfig, RaftError, RaftStatus, Transport};
+use crate::{
+    Applier, Committed, MembershipChange, RaftConfig, RaftError, RaftStatus, SnapshotMeta,
+    Transport,
+};
 
 /// Readies handled per iteration at most; more work waits for the next iteration.
 const MAX_READIES_PER_ITERATION: usize = 4;
 
 /// Everything the node thread owns.
 pub(crate) struct Worker {
-    raw: RawNode<MemStorage>,
+    raw: RawNode<LogStore>,
     wal: Wal,
     applier: Box<dyn Applier>,
     transport: Box<dyn Transport>,
@@ -47,10 +52,9 @@ pub(crate) struct Worker {
     hard_state_dirty: bool,
     /// Conf changes at or below this index are already part of the membership.
     conf_index: u64,
-    /// Applied index at the last snapshot (state machine sync + log compaction).
+    /// Applied index at the last snapshot (state machine sync + log compaction, or a
+    /// snapshot restored from the leader).
     snapshot_applied: u64,
-    /// Peers a snapshot was sent to, reported to raft once the Ready is done.
-    snapshot_reports: Vec<u64>,
     /// The only voter is this member: campaign without waiting for a timeout.
     single_member: bool,
 }
@@ -81,7 +85,6 @@ impl Worker {
             hard_state_dirty: false,
             conf_index: booted.conf_index,
             snapshot_applied: booted.applied,
-            snapshot_reports: Vec::new(),
             single_member: booted.single_member,
         }
     }
@@ -206,6 +209,19 @@ impl Worker {
                 }
             }
             Request::ReadIndex(waiter) => reads.push(waiter),
+            Request::ReportUnreachable(id) => self.raw.report_unreachable(id),
+            Request::ReportSnapshot(id, ok) => {
+                let status = if ok {
+                    SnapshotStatus::Finish
+                } else {
+                    SnapshotStatus::Failure
+                };
+                self.raw.report_snapshot(id, status);
+            }
+            Request::TransferLeader(to) => {
+                tracing::info!(to = %format!("{to:x}"), "transferring leadership");
+                self.raw.transfer_leader(to);
+            }
             Request::Stop => return true,
         }
         false
@@ -220,24 +236,14 @@ impl Worker {
 
         let mut records = Vec::with_capacity(rd.entries().len() + 2);
         if !rd.snapshot().is_empty() {
-            let snapshot = rd.snapshot().clone();
-            let meta = snapshot.get_metadata();
-            tracing::warn!(
-                index = meta.index,
-                term = meta.term,
-                "applying a snapshot from the leader: raft metadata only, the state machine \
-                 data is not transferred yet"
-            );
-            records.push(snapshot_record(meta)?);
-            self.conf_index = meta.index;
-            self.raw.mut_store().wl().apply_snapshot(snapshot)?;
+            records.push(self.restore_snapshot(rd.snapshot())?);
         }
         for entry in rd.entries() {
             records.push(entry_record(entry)?);
         }
-        self.raw.mut_store().wl().append(rd.entries())?;
+        self.raw.store().mem().wl().append(rd.entries())?;
         if let Some(hs) = rd.hs() {
-            self.raw.mut_store().wl().set_hardstate(hs.clone());
+            self.raw.store().mem().wl().set_hardstate(hs.clone());
             self.hard_state = hs.clone();
             self.hard_state_dirty = true;
         }
@@ -255,19 +261,58 @@ impl Worker {
 
         let mut light = self.raw.advance(rd);
         if let Some(commit) = light.commit_index() {
-            self.raw.mut_store().wl().mut_hard_state().commit = commit;
+            self.raw.store().mem().wl().mut_hard_state().commit = commit;
             self.hard_state.commit = commit;
             self.hard_state_dirty = true;
         }
         self.send(light.take_messages());
         self.apply(light.take_committed_entries())?;
         self.raw.advance_apply();
-
-        for to in self.snapshot_reports.drain(..) {
-            // The transport is fire and forget: report the snapshot as delivered.
-            self.raw.report_snapshot(to, SnapshotStatus::Finish);
-        }
+        let applied = self.raw.raft.raft_log.applied;
+        self.raw.mut_store().set_applied(applied);
         Ok(())
+    }
+
+    /// Restores a snapshot from the leader: first the state machine (durably), then
+    /// raft's storage; returns the WAL record to write with the rest of the Ready.
+    /// Writing the record after the restore means a crash in between restarts from the
+    /// old log under a state machine that is ahead of it, which the leader's log (or a
+    /// new snapshot) repairs; the other order would leave a log that claims data the
+    /// state machine never got. A failed restore is fatal (an error).
+    fn restore_snapshot(&mut self, snapshot: &Snapshot) -> Result<Record, RaftError> {
+        let meta = snapshot.get_metadata();
+        let cs = meta.get_conf_state();
+        let sorted = |ids: &[u64]| {
+            let mut ids = ids.to_vec();
+            ids.sort_unstable();
+            ids
+        };
+        tracing::info!(
+            index = meta.index,
+            term = meta.term,
+            bytes = snapshot.data.len(),
+            voters = ?cs.voters,
+            "restoring a snapshot from the leader"
+        );
+        let restored = SnapshotMeta {
+            index: meta.index,
+            term: meta.term,
+            voters: sorted(&cs.voters),
+            learners: sorted(&cs.learners),
+        };
+        self.applier
+            .restore_snapshot(restored, snapshot.data.to_vec())
+            .map_err(|err| {
+                RaftError::Snapshot(format!("snapshot at index {}: {err}", meta.index))
+            })?;
+        Counters::add(&self.shared.counters.snapshots_restored, 1);
+        // raft's storage gets the metadata only: the data lives in the state machine.
+        let mut light = Snapshot::default();
+        light.set_metadata(meta.clone());
+        self.raw.store().mem().wl().apply_snapshot(light)?;
+        self.conf_index = meta.index;
+        self.snapshot_applied = meta.index;
+        snapshot_record(meta)
     }
 
     /// Writes `records` to the WAL in one append, fdatasynced if `sync`.
@@ -288,10 +333,10 @@ impl Worker {
 
     fn send(&mut self, msgs: Vec<Message>) {
         for msg in msgs {
-            if msg.get_msg_type() == MessageType::MsgSnapshot {
-                self.snapshot_reports.push(msg.to);
-            }
             match msg.write_to_bytes() {
+                Ok(bytes) if msg.get_msg_type() == MessageType::MsgSnapshot => {
+                    self.transport.send_snapshot(msg.to, bytes)
+                }
                 Ok(bytes) => self.transport.send(msg.to, bytes),
                 Err(err) => {
                     tracing::error!(to = msg.to, error = %err, "cannot encode raft message")
@@ -360,7 +405,11 @@ impl Worker {
             tracing::info!(index = entry.index, ?changes, voters = ?conf_state.voters,
                 learners = ?conf_state.learners, "membership changed");
             self.conf_index = entry.index;
-            self.raw.mut_store().wl().set_conf_state(conf_state.clone());
+            self.raw
+                .store()
+                .mem()
+                .wl()
+                .set_conf_state(conf_state.clone());
         }
         let sorted = |mut ids: Vec<u64>| {
             ids.sort_unstable();
@@ -382,7 +431,7 @@ impl Worker {
     /// the WAL below the compaction point.
     ///
     /// Only raft metadata is recorded: a follower that falls behind the compaction point
-    /// receives a snapshot without state machine data (to be done with the cluster work).
+    /// gets a snapshot whose data the transport takes from the state machine.
     fn maybe_snapshot(&mut self) -> Result<(), RaftError> {
         let applied = self.raw.raft.raft_log.applied;
         if applied < self.snapshot_applied + self.snapshot_count {
@@ -394,7 +443,7 @@ impl Worker {
             return Ok(());
         }
         let compact_to = applied.saturating_sub(self.catchup_entries);
-        let store = self.raw.store().clone();
+        let store = self.raw.store().mem().clone();
         if compact_to < store.first_index()? {
             return Ok(());
         }

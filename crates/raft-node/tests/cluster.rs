@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{test_config, wait_until, Network, RecordingApplier};
-use raft_node::{MemberChange, RaftNode, RaftStatus};
+use raft_node::{MemberChange, RaftConfig, RaftNode, RaftStatus};
 
 const WAIT: Duration = Duration::from_secs(20);
 const PEERS: [u64; 3] = [1, 2, 3];
@@ -15,14 +15,20 @@ struct Cluster {
     net: Network,
     appliers: Vec<RecordingApplier>,
     dirs: Vec<tempfile::TempDir>,
+    tune: fn(&mut RaftConfig),
 }
 
 impl Cluster {
     fn start() -> Cluster {
+        Cluster::start_with(|_| {})
+    }
+
+    fn start_with(tune: fn(&mut RaftConfig)) -> Cluster {
         let cluster = Cluster {
             net: Network::default(),
             appliers: PEERS.iter().map(|_| RecordingApplier::default()).collect(),
             dirs: PEERS.iter().map(|_| tempfile::tempdir().unwrap()).collect(),
+            tune,
         };
         for id in PEERS {
             cluster.start_member(id);
@@ -32,7 +38,8 @@ impl Cluster {
 
     fn start_member(&self, id: u64) {
         let i = (id - 1) as usize;
-        let cfg = test_config(id, PEERS.to_vec(), self.dirs[i].path());
+        let mut cfg = test_config(id, PEERS.to_vec(), self.dirs[i].path());
+        (self.tune)(&mut cfg);
         let node = RaftNode::start(cfg, self.appliers[i].boxed(), self.net.transport(id))
             .expect("start member");
         self.net.register(id, node);
@@ -247,6 +254,40 @@ fn a_member_added_later_catches_up_from_the_log_and_can_be_removed() {
     cluster.stop_member(4);
     cluster.propose(leader, "final".to_owned());
     cluster.wait_applied(&PEERS, 41);
+    for id in PEERS {
+        cluster.net.node(id).stop();
+    }
+}
+
+#[test]
+fn a_member_that_cannot_restore_a_snapshot_stops_without_applying_more() {
+    let cluster = Cluster::start_with(|cfg| {
+        cfg.snapshot_count = 20;
+        cfg.snapshot_catchup_entries = 5;
+    });
+    let leader = cluster.wait_leader(&PEERS);
+    for i in 0..10 {
+        cluster.propose(leader, format!("early-{i}"));
+    }
+    cluster.wait_applied(&PEERS, 10);
+    let lagging = *PEERS.iter().find(|&&id| id != leader).unwrap();
+    cluster.stop_member(lagging);
+    let rest: Vec<u64> = PEERS.iter().copied().filter(|&id| id != lagging).collect();
+    for i in 0..100 {
+        cluster.propose(leader, format!("late-{i}"));
+    }
+    cluster.wait_applied(&rest, 110);
+
+    // RecordingApplier keeps the default restore_snapshot, which fails: the member
+    // stops, every time, and applies nothing past its old state.
+    for _ in 0..2 {
+        cluster.start_member(lagging);
+        let node = cluster.net.node(lagging);
+        wait_until(WAIT, "the lagging member stopping", || node.is_stopped());
+        assert_eq!(cluster.appliers[(lagging - 1) as usize].len(), 10);
+        assert_eq!(node.stats().snapshots_restored, 0);
+        cluster.net.set_down(lagging);
+    }
     for id in PEERS {
         cluster.net.node(id).stop();
     }

@@ -6,24 +6,32 @@
 //! the consistent index, so replaying the WAL after a crash skips what the store already has
 //! (`index <= consistent_index`). Lease attachments (in memory, rebuilt from the store at
 //! start) follow the batch's events request by request.
+//!
+//! Membership: raft conf changes (MemberAdd/Remove/Promote) and the member requests carried
+//! in normal entries (published attributes, MemberUpdate) change the [`Cluster`]. A raft
+//! snapshot (this member fell behind the leader's log) replaces the whole backend, then the
+//! store, lessor and membership reload from it.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use etcd_proto::etcdserverpb::{
-    request_op, DeleteRangeRequest, InternalRaftRequest, LeaseGrantResponse, LeaseRevokeResponse,
-    RequestOp, ResponseHeader, TxnRequest,
+    request_op, ConfChangeContext, DeleteRangeRequest, InternalRaftRequest, LeaseGrantResponse,
+    LeaseRevokeResponse, Member, RequestOp, ResponseHeader, TxnRequest,
 };
 use etcd_proto::mvccpb::{event::EventType, Event};
 use grpc_api::backend::EventBatch;
 use grpc_api::EtcdError;
-use lease::{LeaseError, Lessor};
+use lease::{LeaseError, Lessor, LessorConfig};
 use mvcc::{ApplyBatch, Engine, Store, WriteRequest, WriteResponse};
 use parking_lot::Mutex;
 use prost::Message;
-use raft_node::{Applier, Committed};
+use raft_node::{Applier, Committed, MembershipChange, SnapshotMeta};
 use tokio::sync::broadcast;
 
+use crate::cluster::Cluster;
+use crate::identity::Identity;
+use crate::leases;
 use crate::wait::Wait;
 
 /// What an applied request answers.
@@ -32,6 +40,8 @@ pub enum Applied {
     Kv(WriteResponse),
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
+    /// A membership change: the members after it.
+    Members(Vec<Member>),
 }
 
 pub type ApplyResult = Result<Applied, EtcdError>;
@@ -43,6 +53,9 @@ pub struct KvApplier {
     pub wait: Arc<Wait>,
     /// Live feed for watchers; sending never blocks (lagging receivers catch up from history).
     pub events: broadcast::Sender<Arc<EventBatch>>,
+    pub cluster: Arc<Cluster>,
+    pub identity: Identity,
+    pub lessor_config: LessorConfig,
 }
 
 pub fn lease_error(e: LeaseError) -> EtcdError {
@@ -111,6 +124,7 @@ fn fatal(e: &mvcc::MvccError) -> bool {
 fn apply_one(
     batch: &mut ApplyBatch<'_>,
     lessor: &mut Lessor,
+    cluster: &Cluster,
     req: InternalRaftRequest,
     now: Instant,
 ) -> Result<ApplyResult, mvcc::MvccError> {
@@ -155,6 +169,14 @@ fn apply_one(
             header: header(batch.revision()),
         })));
     }
+    if let Some(a) = req.member_attributes {
+        cluster.set_attributes(a.member_id, a.name, a.client_urls);
+        return Ok(Ok(Applied::Members(cluster.members())));
+    }
+    if let Some(u) = req.member_update {
+        cluster.update_peer_urls(u.id, u.peer_ur_ls);
+        return Ok(Ok(Applied::Members(cluster.members())));
+    }
     Ok(Err(EtcdError::Other(
         "etcdserver: unsupported request".into(),
     )))
@@ -187,7 +209,7 @@ impl Applier for KvApplier {
                 }
             };
             let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
-            let result = match apply_one(&mut batch, &mut lessor, req, now) {
+            let result = match apply_one(&mut batch, &mut lessor, &self.cluster, req, now) {
                 Ok(result) => result,
                 // A storage failure leaves the member unable to make progress safely; etcd
                 // panics in the same place. The WAL still has every entry for a restart.
@@ -212,5 +234,54 @@ impl Applier for KvApplier {
 
     fn sync_state(&mut self) -> Result<(), String> {
         self.engine.flush().map_err(|e| e.to_string())
+    }
+
+    fn apply_membership(&mut self, change: MembershipChange) {
+        let ctx = if change.context.is_empty() {
+            None
+        } else {
+            match ConfChangeContext::decode(change.context.as_slice()) {
+                Ok(ctx) => Some(ctx),
+                Err(err) => {
+                    tracing::error!(index = change.index, %err, "undecodable conf change context");
+                    None
+                }
+            }
+        };
+        let (request_id, member) = ctx.map(|c| (c.request_id, c.member)).unwrap_or_default();
+        self.cluster.apply_conf_change(&change, member);
+        tracing::info!(index = change.index, changes = ?change.changes, voters = ?change.voters, learners = ?change.learners, "applied membership change");
+        if request_id != 0 {
+            self.wait
+                .trigger(request_id, Ok(Applied::Members(self.cluster.members())));
+        }
+    }
+
+    fn restore_snapshot(&mut self, meta: SnapshotMeta, data: Vec<u8>) -> Result<(), String> {
+        let fail = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
+        tracing::info!(
+            index = meta.index,
+            term = meta.term,
+            bytes = data.len(),
+            "restoring backend from a raft snapshot"
+        );
+        let mut lessor = self.lessor.lock();
+        self.store
+            .restore_data(&data)
+            .map_err(|e| fail("restoring the backend", &e))?;
+        self.identity
+            .persist_local(&*self.engine)
+            .map_err(|e| fail("rewriting the local identity", &e))?;
+        *lessor = leases::load(self.engine.clone(), &self.store, self.lessor_config)
+            .map_err(|e| fail("reloading leases", &e))?;
+        self.cluster
+            .reload()
+            .map_err(|e| fail("reloading membership", &e))?;
+        tracing::info!(
+            consistent_index = self.store.consistent_index(),
+            revision = self.store.current_revision(),
+            "restored backend from a raft snapshot"
+        );
+        Ok(())
     }
 }

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use etcd_proto::etcdserverpb::{
     request_op::Request, CompactionRequest, CompactionResponse, DeleteRangeRequest,
-    DeleteRangeResponse, InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse,
-    LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
-    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, Member, MemberListResponse, PutRequest,
-    PutResponse, RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse,
-    TxnRequest, TxnResponse,
+    DeleteRangeResponse, HashKvResponse, HashResponse, InternalRaftRequest, LeaseGrantRequest,
+    LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
+    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest, MemberAddResponse,
+    MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest,
+    MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse, MoveLeaderResponse,
+    PutRequest, PutResponse, RangeRequest, RangeResponse, RequestHeader, ResponseHeader,
+    StatusResponse, TxnRequest, TxnResponse,
 };
 use etcd_proto::mvccpb::{Event, KeyValue};
 use grpc_api::backend::{EventBatch, Result};
@@ -20,10 +22,11 @@ use lease::Lessor;
 use mvcc::{Engine, Store, WriteResponse};
 use parking_lot::Mutex;
 use prost::Message;
-use raft_node::{RaftError, RaftNode};
-use tokio::sync::broadcast;
+use raft_node::{PeerTransport, RaftError, RaftNode};
+use tokio::sync::{broadcast, oneshot};
 
-use crate::applier::{lease_error, Applied};
+use crate::applier::{lease_error, Applied, ApplyResult};
+use crate::cluster::Cluster;
 use crate::wait::{IdGenerator, Wait};
 
 /// The version this member reports (the etcd API level it is compatible with).
@@ -32,7 +35,8 @@ pub const SERVER_VERSION: &str = "3.4.23";
 pub struct EtcdBackend {
     pub member_id: u64,
     pub cluster_id: u64,
-    pub members: Vec<Member>,
+    pub cluster: Arc<Cluster>,
+    pub peers: PeerTransport,
     pub raft: RaftNode,
     pub store: Arc<Store>,
     pub engine: Arc<dyn Engine>,
@@ -42,11 +46,13 @@ pub struct EtcdBackend {
     pub ids: IdGenerator,
     pub max_request_bytes: usize,
     pub max_txn_ops: usize,
+    /// `--strict-reconfig-check`: refuse membership changes that could lose quorum.
+    pub strict_reconfig_check: bool,
     /// etcd's request timeout: 5 s + 2 x election timeout.
     pub request_timeout: Duration,
 }
 
-fn raft_err(e: RaftError) -> EtcdError {
+pub(crate) fn raft_err(e: RaftError) -> EtcdError {
     match e {
         RaftError::NotLeader => EtcdError::NotLeader,
         RaftError::Stopped => EtcdError::Stopped,
@@ -70,7 +76,7 @@ fn is_txn_serializable(t: &TxnRequest) -> bool {
 
 impl EtcdBackend {
     /// Proposes `req` through raft and waits until it is applied.
-    async fn propose(&self, mut req: InternalRaftRequest) -> Result<Applied> {
+    pub(crate) async fn propose(&self, mut req: InternalRaftRequest) -> Result<Applied> {
         let id = self.ids.next();
         req.header = Some(RequestHeader {
             id,
@@ -81,10 +87,41 @@ impl EtcdBackend {
             return Err(EtcdError::RequestTooLarge);
         }
         let rx = self.wait.register(id);
-        if let Err(e) = self.raft.propose(data) {
-            self.wait.cancel(id);
-            return Err(raft_err(e));
+        self.submit(id, || self.raft.propose(data.clone())).await?;
+        self.await_applied(id, rx).await
+    }
+
+    /// Hands a proposal to raft. While no leader is known (an election is running) it
+    /// waits, as etcd's proposals do, and gives up with etcd's leader-failure timeout.
+    pub(crate) async fn submit(
+        &self,
+        id: u64,
+        propose: impl Fn() -> std::result::Result<(), RaftError>,
+    ) -> Result<()> {
+        let deadline = Instant::now() + self.request_timeout;
+        loop {
+            match propose() {
+                Ok(()) => return Ok(()),
+                Err(RaftError::NotLeader) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Err(e) => {
+                    self.wait.cancel(id);
+                    return Err(match e {
+                        RaftError::NotLeader => EtcdError::TimeoutDueToLeaderFail,
+                        other => raft_err(other),
+                    });
+                }
+            }
         }
+    }
+
+    /// Waits for request `id` to be applied (etcd's request timeout).
+    pub(crate) async fn await_applied(
+        &self,
+        id: u64,
+        rx: oneshot::Receiver<ApplyResult>,
+    ) -> Result<Applied> {
         match tokio::time::timeout(self.request_timeout, rx).await {
             Ok(Ok(res)) => res,
             Ok(Err(_)) => Err(EtcdError::Stopped),
@@ -189,14 +226,57 @@ impl Backend for EtcdBackend {
             raft_applied_index: st.applied_index,
             errors: vec![],
             db_size_in_use: db_size,
-            is_learner: false,
+            is_learner: self
+                .cluster
+                .member(self.member_id)
+                .is_some_and(|m| m.is_learner),
         })
     }
 
     async fn member_list(&self) -> Result<MemberListResponse> {
         Ok(MemberListResponse {
             header: None,
-            members: self.members.clone(),
+            members: self.cluster.members(),
+        })
+    }
+
+    async fn member_add(&self, req: MemberAddRequest) -> Result<MemberAddResponse> {
+        self.add_member(req).await
+    }
+
+    async fn member_remove(&self, req: MemberRemoveRequest) -> Result<MemberRemoveResponse> {
+        self.remove_member(req).await
+    }
+
+    async fn member_update(&self, req: MemberUpdateRequest) -> Result<MemberUpdateResponse> {
+        self.update_member(req).await
+    }
+
+    async fn member_promote(&self, req: MemberPromoteRequest) -> Result<MemberPromoteResponse> {
+        self.promote_member(req).await
+    }
+
+    async fn move_leader(&self, target: u64) -> Result<MoveLeaderResponse> {
+        self.transfer_leadership(target).await
+    }
+
+    async fn hash_kv(&self, rev: i64) -> Result<HashKvResponse> {
+        let h = self.store.hash_kv(rev)?;
+        Ok(HashKvResponse {
+            header: Some(ResponseHeader {
+                revision: h.current_revision,
+                ..Default::default()
+            }),
+            hash: h.hash,
+            compact_revision: h.compact_revision,
+        })
+    }
+
+    async fn hash(&self) -> Result<HashResponse> {
+        let data = self.store.snapshot_data()?;
+        Ok(HashResponse {
+            header: None,
+            hash: crc32fast::hash(&data),
         })
     }
 
@@ -227,8 +307,9 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_renew(&self, id: i64) -> Result<i64> {
-        if !self.raft.status().is_leader {
-            return Err(EtcdError::NotLeader);
+        let status = self.raft.status();
+        if !status.is_leader {
+            return crate::peer::forward_lease_renew(self, status.leader_id, id).await;
         }
         match self.lessor.lock().renew(id, Instant::now()) {
             Ok(ttl) => Ok(ttl),
@@ -241,6 +322,10 @@ impl Backend for EtcdBackend {
         &self,
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
+        let status = self.raft.status();
+        if !status.is_leader {
+            return crate::peer::forward_lease_ttl(self, status.leader_id, req).await;
+        }
         let ttl = self.lessor.lock().time_to_live(req.id, Instant::now());
         Ok(match ttl {
             Some(t) => LeaseTimeToLiveResponse {

@@ -42,6 +42,8 @@ pub struct Config {
     pub quota_backend_bytes: i64,
     /// fdatasync the WAL before acknowledging (always true in production; tests may turn it off).
     pub wal_sync: bool,
+    /// Refuse membership changes that could lose quorum (`--strict-reconfig-check`).
+    pub strict_reconfig_check: bool,
 }
 
 impl Config {
@@ -65,6 +67,7 @@ impl Config {
             max_txn_ops: 128,
             quota_backend_bytes: 2 * 1024 * 1024 * 1024,
             wal_sync: true,
+            strict_reconfig_check: true,
         }
     }
 

@@ -20,16 +20,28 @@ use crate::backend::EtcdBackend;
 const EXPIRY_TICK: Duration = Duration::from_millis(500);
 const REVOKES_PER_TICK: usize = 500;
 
+/// The lessor's settings for a member with these raft timings.
+pub fn config(heartbeat: Duration, election_ticks: u64) -> LessorConfig {
+    LessorConfig {
+        min_ttl: LessorConfig::min_ttl_for(heartbeat, election_ticks),
+        ..LessorConfig::default()
+    }
+}
+
 pub fn open(
     engine: Arc<dyn Engine>,
     store: &Store,
-    heartbeat: Duration,
-    election_ticks: u64,
+    config: LessorConfig,
 ) -> anyhow::Result<Arc<Mutex<Lessor>>> {
-    let config = LessorConfig {
-        min_ttl: LessorConfig::min_ttl_for(heartbeat, election_ticks),
-        ..LessorConfig::default()
-    };
+    Ok(Arc::new(Mutex::new(load(engine, store, config)?)))
+}
+
+/// Reads the lease table and re-attaches the keys the store holds with a lease.
+pub fn load(
+    engine: Arc<dyn Engine>,
+    store: &Store,
+    config: LessorConfig,
+) -> anyhow::Result<Lessor> {
     let mut lessor = Lessor::open_with(engine, config)?;
     let all = store.range(&RangeRequest {
         key: vec![0],
@@ -43,7 +55,7 @@ pub fn open(
         }
     }
     tracing::info!(leases = lessor.len(), attached, "lessor recovered");
-    Ok(Arc::new(Mutex::new(lessor)))
+    Ok(lessor)
 }
 
 /// Runs until `stop` turns true: promotes the lessor when this member becomes leader (every

@@ -8,15 +8,21 @@
 //!
 //! - [`config`]: etcd's flags as data, with etcd's defaults.
 //! - [`ids`]: member and cluster IDs computed as etcd does.
-//! - [`member`]: start/stop and the client listeners.
+//! - [`member`]: start/stop, the peer and client listeners.
+//! - [`cluster`]: the membership as the applied log defines it; `membership` the
+//!   reconfiguration RPCs with etcd's safety checks; [`peer`] the member-to-member
+//!   requests besides raft traffic (join lookup, forwarding to the leader).
 
 pub mod applier;
 pub mod backend;
+pub mod cluster;
 pub mod config;
 pub mod identity;
 pub mod ids;
 pub mod leases;
 pub mod member;
+mod membership;
+pub mod peer;
 pub mod wait;
 
 pub use config::Config;

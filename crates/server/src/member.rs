@@ -1,5 +1,6 @@
-//! `Member::start`: opens the data dir, the MVCC store and the raft node, then serves the
-//! gRPC API on every `--listen-client-urls` address until stopped.
+//! `Member::start`: opens the data dir, the MVCC store and the raft node, serves the peer
+//! protocol on every `--listen-peer-urls` address and, once the member is part of a cluster
+//! with a leader, the gRPC API on every `--listen-client-urls` address until stopped.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mvcc::{Engine, RocksEngine, Store};
-use raft_node::{RaftConfig, RaftNode, Transport};
+use raft_node::{PeerTransport, RaftConfig, RaftNode, SnapshotSource};
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
@@ -17,20 +18,17 @@ const WATCH_FEED_BATCHES: usize = 4096;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
+use etcd_proto::etcdserverpb::{InternalRaftRequest, MemberAttributesRequest};
+use grpc_api::EtcdError;
+
 use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
+use crate::cluster::Cluster;
 use crate::config::{parse_url, Config};
 use crate::identity::Identity;
 use crate::leases;
+use crate::peer;
 use crate::wait::{IdGenerator, Wait};
-
-/// A single-member cluster has no peers to talk to.
-struct NoPeers;
-impl Transport for NoPeers {
-    fn send(&self, to: u64, _msg: Vec<u8>) {
-        tracing::warn!(to, "dropping raft message: peer transport not configured");
-    }
-}
 
 /// A running member. Dropping it without [`Member::stop`] leaves durability intact (every
 /// acknowledged write is in the fsynced WAL) but skips the graceful drain.
@@ -38,19 +36,17 @@ pub struct Member {
     backend: Arc<EtcdBackend>,
     client_addrs: Vec<SocketAddr>,
     shutdown: watch::Sender<bool>,
-    servers: Vec<JoinHandle<Result<(), tonic::transport::Error>>>,
+    client_servers: Vec<Server>,
+    peer_servers: Vec<Server>,
     _lock: File,
 }
 
 impl Member {
+    /// Starts a member: opens (or bootstraps) its data dir, starts raft and the peer
+    /// listeners, waits for a leader, publishes its name and client URLs through raft,
+    /// then serves clients.
     pub async fn start(cfg: Config) -> anyhow::Result<Member> {
         let initial = cfg.initial_members()?;
-        if initial.len() > 1 {
-            bail!(
-                "multi-member clusters are not supported yet: --initial-cluster names {} members",
-                initial.len()
-            );
-        }
         let member_dir = cfg.data_dir.join("member");
         std::fs::create_dir_all(&member_dir)
             .with_context(|| format!("cannot create data dir {}", member_dir.display()))?;
@@ -67,30 +63,54 @@ impl Member {
             RocksEngine::open(&cfg.kv_dir())
                 .with_context(|| format!("cannot open backend {}", cfg.kv_dir().display()))?,
         );
-        let Identity {
-            member_id,
-            cluster_id,
-            members,
-        } = Identity::load_or_bootstrap(&*engine, &cfg)?;
+        let identity = load_identity(&*engine, &cfg, &initial).await?;
+        let (member_id, cluster_id) = (identity.member_id, identity.cluster_id);
         tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
         let store = Arc::new(Store::open(engine.clone())?);
         let wait = Arc::new(Wait::default());
         let tick = cfg.heartbeat_interval;
         let election_ticks =
             (cfg.election_timeout.as_millis() / tick.as_millis().max(1)).max(2) as usize;
-        let lessor = leases::open(engine.clone(), &store, tick, election_ticks as u64)?;
+        let lessor_config = leases::config(tick, election_ticks as u64);
+        let lessor = leases::open(engine.clone(), &store, lessor_config)?;
         let (events, _) = broadcast::channel(WATCH_FEED_BATCHES);
+        let transport = PeerTransport::new(
+            member_id,
+            cluster_id,
+            Arc::new(StoreSnapshots(store.clone())),
+        );
+        let cluster = Arc::new(Cluster::load(
+            engine.clone(),
+            cluster_id,
+            member_id,
+            Arc::new(transport.clone()),
+        )?);
+        cluster.set_attributes(
+            member_id,
+            cfg.name.clone(),
+            cfg.advertise_client_urls.clone(),
+        );
+        // A member that joined a running cluster learns the log from the leader; the
+        // founding members write the initial membership as the first entries.
+        let raft_peers = if identity.joined {
+            vec![]
+        } else {
+            identity.members.iter().map(|m| m.id).collect()
+        };
         let applier = KvApplier {
             store: store.clone(),
             engine: engine.clone(),
             lessor: lessor.clone(),
             wait: wait.clone(),
             events: events.clone(),
+            cluster: cluster.clone(),
+            identity,
+            lessor_config,
         };
         let raft = RaftNode::start(
             RaftConfig {
                 id: member_id,
-                peers: members.iter().map(|m| m.id).collect(),
+                peers: raft_peers,
                 wal_dir: cfg.wal_dir(),
                 wal_sync: cfg.wal_sync,
                 tick_interval: tick,
@@ -100,17 +120,16 @@ impl Member {
                 ..RaftConfig::default()
             },
             Box::new(applier),
-            Box::new(NoPeers),
+            Box::new(transport.clone()),
         )?;
-        wait_for_leader(&raft, Duration::from_secs(10)).await?;
-        tracing::info!("published local member to cluster through raft");
-        tracing::info!("enabled capabilities for version 3.4");
+        transport.set_node(raft.clone());
 
         let backend = Arc::new(EtcdBackend {
             member_id,
             cluster_id,
-            members,
-            raft,
+            cluster,
+            peers: transport.clone(),
+            raft: raft.clone(),
             store,
             engine,
             wait,
@@ -119,35 +138,40 @@ impl Member {
             ids: IdGenerator::new(member_id),
             max_request_bytes: cfg.max_request_bytes,
             max_txn_ops: cfg.max_txn_ops,
+            strict_reconfig_check: cfg.strict_reconfig_check,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
         });
 
         let (shutdown, _) = watch::channel(false);
-        leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
-        let mut servers = Vec::new();
-        let mut client_addrs = Vec::new();
-        for url in &cfg.listen_client_urls {
-            let u = parse_url(url)?;
-            if u.scheme != "http" {
-                bail!("{url}: only http:// client URLs are supported so far (TLS arrives with the security issue)");
+        let mut peer_servers = Vec::new();
+        for url in &cfg.listen_peer_urls {
+            if parse_url(url)?.scheme == "https" && backend.cluster.members().len() <= 1 {
+                // Peer TLS arrives with the security issue; a lone member has no peers.
+                tracing::warn!("peer TLS is not supported yet: not listening on {url} (a single-member cluster needs no peer listener)");
+                continue;
             }
-            let listener = TcpListener::bind(&u.host_port)
-                .await
-                .with_context(|| format!("cannot listen on {url}"))?;
+            let listener = bind(url).await?;
+            tracing::info!("listening for peers on {}", listener.local_addr()?);
+            let routes = tonic::service::Routes::new(raft_node::raft_service(
+                raft.clone(),
+                transport.clone(),
+            ))
+            .add_service(peer::cluster_service(backend.clone()));
+            peer_servers.push(serve(routes, listener, shutdown.subscribe()));
+        }
+        wait_for_leader(&raft).await?;
+        publish(&backend, &cfg).await?;
+        tracing::info!("enabled capabilities for version 3.4");
+
+        leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
+        let mut client_addrs = Vec::new();
+        let mut client_servers = Vec::new();
+        for url in &cfg.listen_client_urls {
+            let listener = bind(url).await?;
             let addr = listener.local_addr()?;
             client_addrs.push(addr);
             let routes = grpc_api::router(backend.clone(), cfg.max_request_bytes);
-            let mut stop = shutdown.subscribe();
-            servers.push(tokio::spawn(
-                tonic::transport::Server::builder()
-                    .add_routes(routes)
-                    .serve_with_incoming_shutdown(
-                        TcpIncoming::from(listener).with_nodelay(Some(true)),
-                        async move {
-                            let _ = stop.wait_for(|s| *s).await;
-                        },
-                    ),
-            ));
+            client_servers.push(serve(routes, listener, shutdown.subscribe()));
             tracing::warn!(
                 "serving insecure client requests on {addr}, this is strongly discouraged!"
             );
@@ -157,9 +181,17 @@ impl Member {
             backend,
             client_addrs,
             shutdown,
-            servers,
+            client_servers,
+            peer_servers,
             _lock: lock,
         })
+    }
+
+    /// Resolves once this member has been removed from the cluster (it should then stop:
+    /// etcd exits with "the member has been permanently removed from the cluster").
+    pub async fn removed(&self) {
+        let mut rx = self.backend.cluster.subscribe_removed();
+        let _ = rx.wait_for(|r| *r).await;
     }
 
     /// The bound client addresses (useful when a URL asked for port 0).
@@ -171,29 +203,124 @@ impl Member {
         self.backend.member_id
     }
 
-    /// Graceful stop: stop accepting, finish in-flight requests, stop raft after its current
-    /// Ready, and flush the store.
+    /// Graceful stop: stop accepting, finish in-flight client requests (peers still
+    /// reachable), then end the peer streams, stop raft after its current Ready, and flush
+    /// the store.
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(true);
-        for s in self.servers {
+        for s in self.client_servers {
             let _ = tokio::time::timeout(Duration::from_secs(10), s).await;
         }
+        // Peer streams stay open until the transport ends them.
+        self.backend.peers.stop();
         self.backend.raft.stop();
+        for s in self.peer_servers {
+            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+        }
         self.backend.engine.flush()?;
         tracing::info!("member stopped");
         Ok(())
     }
 }
 
-async fn wait_for_leader(raft: &RaftNode, limit: Duration) -> anyhow::Result<()> {
+type Server = JoinHandle<Result<(), tonic::transport::Error>>;
+
+/// Waits for a leader; a member of a cluster whose other members are not up yet waits as
+/// long as it takes (as etcd does), saying so now and then.
+async fn wait_for_leader(raft: &RaftNode) -> anyhow::Result<()> {
     let start = Instant::now();
+    let mut next_log = Duration::from_secs(5);
     while raft.status().leader_id == 0 {
-        if start.elapsed() > limit {
-            bail!("no raft leader elected within {limit:?}");
+        if start.elapsed() > next_log {
+            tracing::warn!(waited = ?start.elapsed(), "no raft leader yet: waiting for the other members");
+            next_log += Duration::from_secs(5);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     Ok(())
+}
+
+/// Publishes this member's name and client URLs through raft (etcd's `publish`), retrying
+/// until it is applied.
+async fn publish(backend: &EtcdBackend, cfg: &Config) -> anyhow::Result<()> {
+    let req = InternalRaftRequest {
+        member_attributes: Some(MemberAttributesRequest {
+            member_id: backend.member_id,
+            name: cfg.name.clone(),
+            client_urls: cfg.advertise_client_urls.clone(),
+        }),
+        ..Default::default()
+    };
+    loop {
+        match backend.propose(req.clone()).await {
+            Ok(_) => break,
+            Err(EtcdError::Stopped) => bail!("raft stopped before the member was published"),
+            Err(e) => tracing::warn!(error = %e, "publishing the local member failed; retrying"),
+        }
+    }
+    tracing::info!("published local member to cluster through raft");
+    Ok(())
+}
+
+/// Loads this member's identity, or bootstraps it: from the flags for a new cluster, from
+/// a running member for `--initial-cluster-state existing`.
+async fn load_identity(
+    engine: &dyn Engine,
+    cfg: &Config,
+    initial: &[(String, Vec<String>)],
+) -> anyhow::Result<Identity> {
+    if let Some(id) = Identity::load(engine)? {
+        tracing::info!("data dir already initialized: ignoring --initial-cluster flags");
+        return Ok(id);
+    }
+    if cfg.initial_cluster_state != "existing" {
+        return Identity::bootstrap(engine, cfg, None);
+    }
+    let others: Vec<String> = initial
+        .iter()
+        .filter(|(name, _)| *name != cfg.name)
+        .flat_map(|(_, urls)| urls.clone())
+        .collect();
+    let remote = peer::fetch_cluster(&others, Duration::from_secs(10)).await?;
+    Identity::bootstrap(engine, cfg, Some(remote))
+}
+
+async fn bind(url: &str) -> anyhow::Result<TcpListener> {
+    let u = parse_url(url)?;
+    if u.scheme != "http" {
+        bail!(
+            "{url}: only http:// URLs are supported so far (TLS arrives with the security issue)"
+        );
+    }
+    TcpListener::bind(&u.host_port)
+        .await
+        .with_context(|| format!("cannot listen on {url}"))
+}
+
+fn serve(
+    routes: tonic::service::Routes,
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), tonic::transport::Error>> {
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                },
+            ),
+    )
+}
+
+/// Raft snapshots carry the whole backend.
+struct StoreSnapshots(Arc<Store>);
+
+impl SnapshotSource for StoreSnapshots {
+    fn snapshot_data(&self, _index: u64) -> Result<Vec<u8>, String> {
+        self.0.snapshot_data().map_err(|e| e.to_string())
+    }
 }
 
 fn restrict_permissions(dir: &std::path::Path) {

@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use parking_lot::RwLock;
 
-use super::{Engine, WriteBatch, WriteOp};
+use super::{Engine, WriteBatch, WriteOp, COLUMN_FAMILIES};
 use crate::errors::EngineError;
 
 type ColumnFamily = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -73,6 +73,21 @@ impl Engine for MemEngine {
     }
 
     fn flush(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
+
+    fn dump(
+        &self,
+        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let cfs = self.cfs.read();
+        for cf in COLUMN_FAMILIES {
+            for (k, v) in cfs.get(*cf).into_iter().flatten() {
+                if !f(cf, k, v) {
+                    return Ok(());
+                }
+            }
+        }
         Ok(())
     }
 

@@ -50,6 +50,32 @@ pub trait Engine: Send + Sync + 'static {
     fn flush(&self) -> Result<(), EngineError>;
     /// Approximate on-disk size in bytes (for `Status.db_size`).
     fn size_bytes(&self) -> u64;
+    /// Every entry of every column family in [`COLUMN_FAMILIES`], from one consistent
+    /// point in time (concurrent writes are either wholly in or wholly out), column
+    /// family by column family in that order, keys ascending. `f` returns `false` to stop.
+    fn dump(
+        &self,
+        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError>;
+    /// Replaces the whole content of the [`COLUMN_FAMILIES`] with `entries`, atomically.
+    fn replace_all(&self, entries: WriteBatch) -> Result<(), EngineError> {
+        let mut batch = WriteBatch::new();
+        for cf in COLUMN_FAMILIES {
+            self.scan(cf, &[], &[], &mut |k, _| {
+                batch.delete(cf, k.to_vec());
+                true
+            })?;
+        }
+        for op in entries.into_ops() {
+            batch.push(op);
+        }
+        self.write(batch, true)
+    }
+}
+
+/// The `&'static` name of column family `name`, if it is one of [`COLUMN_FAMILIES`].
+pub fn column_family(name: &str) -> Option<&'static str> {
+    COLUMN_FAMILIES.iter().copied().find(|cf| *cf == name)
 }
 
 /// One operation of a [`WriteBatch`].

@@ -130,6 +130,30 @@ impl Engine for RocksEngine {
         Ok(())
     }
 
+    fn dump(
+        &self,
+        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
+    ) -> Result<(), EngineError> {
+        let snapshot = self.db.snapshot();
+        for cf in COLUMN_FAMILIES {
+            let Some(handle) = self.cf(cf) else {
+                continue;
+            };
+            let mut ro = ReadOptions::default();
+            ro.set_snapshot(&snapshot);
+            let mut it = self.db.raw_iterator_cf_opt(&handle, ro);
+            it.seek_to_first();
+            while let Some((k, v)) = it.item() {
+                if !f(cf, k, v) {
+                    return Ok(());
+                }
+                it.next();
+            }
+            it.status()?;
+        }
+        Ok(())
+    }
+
     fn write(&self, batch: WriteBatch, sync: bool) -> Result<(), EngineError> {
         let mut handles: HashMap<&'static str, Arc<BoundColumnFamily<'_>>> = HashMap::new();
         let mut wb = rocksdb::WriteBatch::default();

@@ -1,6 +1,9 @@
 //! Helpers shared by the raft-node integration tests: a recording applier, an in-process
-//! transport, bounded waits.
+//! transport, bounded waits; `kv` and `grpc` for clusters over the real gRPC transport.
 #![allow(dead_code)] // each test binary uses a different subset
+
+pub mod grpc;
+pub mod kv;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -132,6 +135,22 @@ impl Transport for NetTransport {
         if let Some(node) = self.net.nodes.read().get(&to) {
             // A stopped peer is like an unreachable one: raft retries.
             let _ = node.step(msg);
+        }
+    }
+
+    /// Delivers the snapshot message as is (no state machine data) and reports it.
+    fn send_snapshot(&self, to: u64, msg: Vec<u8>) {
+        let delivered = {
+            let down = self.net.down.lock();
+            !down.contains(&self.from) && !down.contains(&to)
+        } && self
+            .net
+            .nodes
+            .read()
+            .get(&to)
+            .is_some_and(|node| node.step(msg).is_ok());
+        if let Some(node) = self.net.nodes.read().get(&self.from) {
+            node.report_snapshot(to, delivered);
         }
     }
 }
