@@ -182,6 +182,31 @@ fn apply_one(
     )))
 }
 
+impl KvApplier {
+    /// After a snapshot restore, hands watchers the changes they missed (revisions after
+    /// `before`) from the restored store's history, as one batch.
+    fn replay_to_watchers(&self, before: i64) {
+        let now = self.store.current_revision();
+        if now <= before {
+            return;
+        }
+        match self.store.events(before + 1, now, 0) {
+            Ok(events) => {
+                let _ = self.events.send(Arc::new(EventBatch {
+                    revision: now,
+                    events,
+                }));
+            }
+            Err(e) => tracing::warn!(
+                from = before + 1,
+                to = now,
+                error = %e,
+                "watchers on this member miss the changes a raft snapshot skipped (compacted in the snapshot)"
+            ),
+        }
+    }
+}
+
 impl Applier for KvApplier {
     fn applied_index(&self) -> u64 {
         self.store.consistent_index()
@@ -266,9 +291,11 @@ impl Applier for KvApplier {
             "restoring backend from a raft snapshot"
         );
         let mut lessor = self.lessor.lock();
+        let before = self.store.current_revision();
         self.store
             .restore_data(&data)
             .map_err(|e| fail("restoring the backend", &e))?;
+        self.replay_to_watchers(before);
         self.identity
             .persist_local(&*self.engine)
             .map_err(|e| fail("rewriting the local identity", &e))?;

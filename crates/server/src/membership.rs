@@ -152,7 +152,11 @@ impl EtcdBackend {
             client_ur_ls: vec![],
             is_learner: req.is_learner,
         };
-        if self.cluster.member(member.id).is_some() || self.cluster.is_removed(member.id) {
+        // etcd: a removed ID is "not found" (ErrIDRemoved), an existing one "exists".
+        if self.cluster.is_removed(member.id) {
+            return Err(EtcdError::MemberNotFound);
+        }
+        if self.cluster.member(member.id).is_some() {
             return Err(EtcdError::MemberExist);
         }
         let change = if req.is_learner {

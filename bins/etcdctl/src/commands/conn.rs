@@ -94,14 +94,15 @@ impl Conn {
         Self::with_target(cfg, format!("endpoint://client-{}/{first}", uuid4()), None).await
     }
 
-    /// A client for one endpoint, as `Maintenance.Status(ctx, ep)` dials it.
+    /// A client for one endpoint, as `Maintenance.Status(ctx, ep)` dials it (clientv3's
+    /// `Dial(ep)`: the target is the endpoint as given, scheme included).
     pub async fn passthrough(cfg: &ClientConfig, ep: &str) -> Result<Conn, Exit> {
         let cfg = ClientConfig {
             endpoints: vec![ep.to_string()],
             ..cfg.clone()
         };
         let host = target_host(ep).to_string();
-        Self::with_target(&cfg, format!("passthrough:///{host}"), Some(host)).await
+        Self::with_target(&cfg, format!("passthrough:///{ep}"), Some(host)).await
     }
 
     async fn with_target(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use client::{ClientConfig, RetryPolicy};
-use etcd_proto::etcdserverpb::{MemberListRequest, RangeRequest, StatusRequest};
+use etcd_proto::etcdserverpb::{MemberListRequest, RangeRequest, StatusRequest, StatusResponse};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -136,6 +136,24 @@ pub fn health(ctx: &mut Ctx) -> CmdResult {
     })
 }
 
+/// clientv3's `Maintenance.Status(ctx, ep)`: a Status RPC over a direct dial of `ep`.
+/// The outer error is a failed client setup (authentication), the inner one the RPC's.
+pub async fn status_of(
+    cfg: &ClientConfig,
+    ep: &str,
+    deadline: Option<Instant>,
+) -> Result<Result<StatusResponse, client::Error>, Exit> {
+    let conn = Conn::passthrough(cfg, ep).await?;
+    let maintenance = conn.client.maintenance();
+    let res = conn
+        .call(deadline, RetryPolicy::Repeatable, |left| {
+            let mut m = maintenance.clone();
+            async move { m.status(request(StatusRequest {}, left)).await }
+        })
+        .await;
+    Ok(res.map(tonic::Response::into_inner))
+}
+
 /// `etcdctl endpoint status`.
 pub fn status(ctx: &mut Ctx) -> CmdResult {
     let settings = ctx.settings()?;
@@ -145,19 +163,8 @@ pub fn status(ctx: &mut Ctx) -> CmdResult {
         let mut failed = false;
         for ep in endpoints_from_cluster(ctx, &settings).await? {
             let deadline = deadline_in(settings.command_timeout);
-            let conn = Conn::passthrough(&settings.config, &ep).await?;
-            let maintenance = conn.client.maintenance();
-            let res = conn
-                .call(deadline, RetryPolicy::Repeatable, |left| {
-                    let mut m = maintenance.clone();
-                    async move { m.status(request(StatusRequest {}, left)).await }
-                })
-                .await;
-            match res {
-                Ok(resp) => list.push(EpStatus {
-                    ep,
-                    resp: resp.into_inner(),
-                }),
+            match status_of(&settings.config, &ep, deadline).await? {
+                Ok(resp) => list.push(EpStatus { ep, resp }),
                 Err(e) => {
                     failed = true;
                     out::stderr(format!("Failed to get the status of endpoint {ep} ({e})\n"));

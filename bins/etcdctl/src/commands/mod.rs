@@ -8,6 +8,7 @@ pub mod endpoint;
 pub mod kv;
 pub mod lease;
 pub mod member;
+pub mod move_leader;
 pub mod txn;
 mod txn_parse;
 pub mod version;
@@ -49,7 +50,12 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "version" => version::run(),
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),
+        "member add" => member::add(ctx),
+        "member remove" => member::remove(ctx),
+        "member update" => member::update(ctx),
         "member list" => member::list(ctx),
+        "member promote" => member::promote(ctx),
+        "move-leader" => move_leader::run(ctx),
         "lease grant" => lease::grant(ctx),
         "lease revoke" => lease::revoke(ctx),
         "lease timetolive" => lease::time_to_live(ctx),

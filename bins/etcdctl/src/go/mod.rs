@@ -1,6 +1,6 @@
 //! Re-implementations of the Go standard-library behaviour etcdctl's output depends on
 //! (quoting, durations, number parsing, CSV, `fmt.Sscanf`, JSON string escaping,
-//! go-humanize, timestamps), so our bytes match the Go binary's.
+//! go-humanize, timestamps, URL parsing), so our bytes match the Go binary's.
 
 pub mod csv;
 pub mod duration;
@@ -10,3 +10,4 @@ pub mod quote;
 pub mod scanf;
 pub mod strconv;
 pub mod time;
+pub mod url;

@@ -1,4 +1,4 @@
-//! Go's `strconv.ParseInt` and `ParseBool`, with their error texts.
+//! Go's `strconv.ParseInt`, `ParseUint` and `ParseBool`, with their error texts.
 
 use super::quote::quote;
 
@@ -136,6 +136,11 @@ pub fn parse_int(s0: &str, base: u32) -> Result<i64, String> {
     })
 }
 
+/// `strconv.ParseUint(s, base, 64)`.
+pub fn parse_uint(s: &str, base: u32) -> Result<u64, String> {
+    parse_uint_inner(s, base).map_err(|e| num_error("ParseUint", s, matches!(e, UintErr::Range)))
+}
+
 /// `strconv.ParseBool`.
 pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s {
@@ -176,6 +181,27 @@ mod tests {
         assert!(parse_int("0x1", 16).is_err());
         assert!(parse_int("bdae9bbc11dd390d", 16).is_err());
         assert_eq!(parse_int("7dae9bbc11dd390d", 16), Ok(0x7dae9bbc11dd390d));
+    }
+
+    #[test]
+    fn parse_uint_hex() {
+        assert_eq!(parse_uint("bdae9bbc11dd390d", 16), Ok(0xbdae9bbc11dd390d));
+        assert_eq!(
+            parse_uint("", 16),
+            Err("strconv.ParseUint: parsing \"\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_uint("0x1", 16),
+            Err("strconv.ParseUint: parsing \"0x1\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_uint("-1", 16),
+            Err("strconv.ParseUint: parsing \"-1\": invalid syntax".into())
+        );
+        assert_eq!(
+            parse_uint("10000000000000000", 16),
+            Err("strconv.ParseUint: parsing \"10000000000000000\": value out of range".into())
+        );
     }
 
     #[test]

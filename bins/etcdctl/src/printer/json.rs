@@ -4,8 +4,8 @@
 use etcd_proto::etcdserverpb::response_op::Response;
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseTimeToLiveResponse, Member, MemberListResponse, PutResponse, RangeResponse,
-    ResponseHeader, StatusResponse, TxnResponse, WatchResponse,
+    LeaseTimeToLiveResponse, Member, MemberAddResponse, MemberListResponse, MoveLeaderResponse,
+    PutResponse, RangeResponse, ResponseHeader, StatusResponse, TxnResponse, WatchResponse,
 };
 use etcd_proto::mvccpb::{Event, KeyValue};
 
@@ -112,10 +112,30 @@ fn member(m: &Member) -> String {
 }
 
 pub fn member_list(r: &MemberListResponse) -> String {
-    let members: Vec<String> = r.members.iter().map(member).collect();
+    members(r.header.as_ref(), &r.members)
+}
+
+/// A response made of a header and a member list (list, remove, update, promote).
+pub fn members(h: Option<&ResponseHeader>, list: &[Member]) -> String {
+    let list: Vec<String> = list.iter().map(member).collect();
+    Obj::new()
+        .obj_omit("header", h.map(header))
+        .list_omit("members", &list)
+        .finish()
+}
+
+pub fn member_add(r: &MemberAddResponse) -> String {
+    let list: Vec<String> = r.members.iter().map(member).collect();
     Obj::new()
         .obj_omit("header", r.header.as_ref().map(header))
-        .list_omit("members", &members)
+        .obj_omit("member", r.member.as_ref().map(member))
+        .list_omit("members", &list)
+        .finish()
+}
+
+pub fn move_leader(r: &MoveLeaderResponse) -> String {
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
         .finish()
 }
 

@@ -10,9 +10,11 @@ mod table;
 
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse,
-    StatusResponse, TxnResponse, WatchResponse,
+    LeaseRevokeResponse, LeaseTimeToLiveResponse, MemberAddResponse, MemberListResponse,
+    MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
+    PutResponse, RangeResponse, StatusResponse, TxnResponse, WatchResponse,
 };
+use etcd_proto::etcdserverpb::{Member, ResponseHeader};
 use etcd_proto::mvccpb::event::EventType;
 use etcd_proto::mvccpb::Event;
 
@@ -158,6 +160,67 @@ impl Printer {
             Format::Json => json::print(&json::member_list(r)),
             Format::Protobuf => protobuf::print(r),
             Format::Table => table::print(member_list_table(r)),
+        }
+        Ok(())
+    }
+
+    /// Prints a MemberAdd response (only `simple`, `json` and `protobuf` support it).
+    pub fn member_add(&self, r: &MemberAddResponse) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::member_add(r),
+            Format::Json => json::print(&json::member_add(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Fields | Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a MemberRemove response for member `id`.
+    pub fn member_remove(&self, id: u64, r: &MemberRemoveResponse) -> Result<(), Exit> {
+        self.member_change(id, "removed from", r.header.as_ref(), &r.members, r)
+    }
+
+    /// Prints a MemberUpdate response for member `id`.
+    pub fn member_update(&self, id: u64, r: &MemberUpdateResponse) -> Result<(), Exit> {
+        self.member_change(id, "updated in", r.header.as_ref(), &r.members, r)
+    }
+
+    /// Prints a MemberPromote response for member `id`.
+    pub fn member_promote(&self, id: u64, r: &MemberPromoteResponse) -> Result<(), Exit> {
+        self.member_change(id, "promoted in", r.header.as_ref(), &r.members, r)
+    }
+
+    /// The responses of remove, update and promote: a header and the members after the
+    /// change; `simple` prints `Member <id> <what> cluster <cluster id>`.
+    fn member_change<M: prost::Message>(
+        &self,
+        id: u64,
+        what: &str,
+        header: Option<&ResponseHeader>,
+        members: &[Member],
+        r: &M,
+    ) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::member_change(id, what, header),
+            Format::Json => json::print(&json::members(header, members)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Fields | Format::Table => return Err(self.unsupported()),
+        }
+        Ok(())
+    }
+
+    /// Prints a MoveLeader response (leadership moved from `leader` to `target`).
+    pub fn move_leader(
+        &self,
+        leader: u64,
+        target: u64,
+        r: &MoveLeaderResponse,
+    ) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::move_leader(leader, target),
+            Format::Json => json::print(&json::move_leader(r)),
+            Format::Protobuf => protobuf::print(r),
+            Format::Fields | Format::Table => return Err(self.unsupported()),
         }
         Ok(())
     }

@@ -3,7 +3,8 @@
 use etcd_proto::etcdserverpb::response_op::Response;
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
-    LeaseTimeToLiveResponse, PutResponse, RangeResponse, TxnResponse, WatchResponse,
+    LeaseTimeToLiveResponse, MemberAddResponse, PutResponse, RangeResponse, ResponseHeader,
+    TxnResponse, WatchResponse,
 };
 use etcd_proto::mvccpb::KeyValue;
 
@@ -70,6 +71,27 @@ pub fn rows(rows: &[Vec<String>]) {
     for row in rows {
         out::line(row.join(", "));
     }
+}
+
+/// etcdctl dereferences the member and header; missing ones print as zeroes here instead
+/// of crashing.
+pub fn member_add(r: &MemberAddResponse) {
+    let id = r.member.as_ref().map_or(0, |m| m.id);
+    let cluster = r.header.as_ref().map_or(0, |h| h.cluster_id);
+    out::line(format!("Member {id:16x} added to cluster {cluster:16x}"));
+}
+
+/// `Member <id> removed from|updated in|promoted in cluster <cluster id>`.
+pub fn member_change(id: u64, what: &str, header: Option<&ResponseHeader>) {
+    let cluster = header.map_or(0, |h| h.cluster_id);
+    out::line(format!("Member {id:16x} {what} cluster {cluster:16x}"));
+}
+
+/// `types.ID` prints as unpadded hex.
+pub fn move_leader(leader: u64, target: u64) {
+    out::line(format!(
+        "Leadership transferred from {leader:x} to {target:x}"
+    ));
 }
 
 pub fn endpoint_health(list: &[EpHealth]) {

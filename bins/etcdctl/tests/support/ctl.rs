@@ -92,6 +92,7 @@ pub struct Case {
     env: Vec<(String, String)>,
     stdin: Vec<u8>,
     durations: bool,
+    unordered: bool,
     masks: Vec<(String, String)>,
 }
 
@@ -109,6 +110,7 @@ impl Case {
             env: Vec::new(),
             stdin: Vec::new(),
             durations: false,
+            unordered: false,
             masks: Vec::new(),
         }
     }
@@ -139,6 +141,14 @@ impl Case {
         self
     }
 
+    /// Compares outputs as multisets of lines, JSON array items counting as lines (for
+    /// results printed in completion order, such as `endpoint health` over several
+    /// endpoints).
+    pub fn unordered(mut self) -> Case {
+        self.unordered = true;
+        self
+    }
+
     /// Replaces matches of `re` by `with` in both outputs (values that legitimately differ
     /// between two runs, such as freshly granted lease IDs).
     pub fn mask(mut self, re: &str, with: &str) -> Case {
@@ -146,7 +156,8 @@ impl Case {
         self
     }
 
-    fn run_on(&self, bin: &str, ep: &str) -> Outcome {
+    /// Runs `bin` (either etcdctl) against `ep`.
+    pub fn run_on(&self, bin: &str, ep: &str) -> Outcome {
         let args: Vec<String> = self.args.iter().map(|a| a.replace("{EP}", ep)).collect();
         let env: Vec<(String, String)> = self
             .env
@@ -180,6 +191,9 @@ impl Case {
             b = regex(r"-+").replace_all(&b, &b"-"[..]).into_owned();
             b = regex(r" +").replace_all(&b, &b" "[..]).into_owned();
         }
+        if self.unordered {
+            b = sorted_lines(&b);
+        }
         b
     }
 
@@ -187,11 +201,42 @@ impl Case {
     /// same (normalized) stdout, stderr and exit code.
     pub fn check(&self, real_ep: &str, ours_ep: &str) -> Outcome {
         let want = self.run_on(REAL, real_ep);
-        let mut got = self.run_on(ours(), ours_ep);
-        // Our one deliberate addition to etcdctl 3.4: `get --count-only` (etcdctl 3.5).
-        // Usage texts list it; nothing else may differ.
-        got.stdout = without_count_only_usage(&got.stdout);
-        got.stderr = without_count_only_usage(&got.stderr);
+        let got = self.run_on(ours(), ours_ep);
+        self.assert_same(&want, &got, real_ep, ours_ep);
+        want
+    }
+
+    /// True if the two outcomes are the same after normalization.
+    fn same(&self, want: &Outcome, got: &Outcome, real_ep: &str, ours_ep: &str) -> bool {
+        let got = without_count_only(got);
+        self.normalize(&got.stdout, ours_ep) == self.normalize(&want.stdout, real_ep)
+            && self.normalize(&got.stderr, ours_ep) == self.normalize(&want.stderr, real_ep)
+            && got.code == want.code
+    }
+
+    /// Like [`Case::check_on`], for state that may change on its own between two runs
+    /// (raft terms and indexes of a multi-member cluster): when the outputs differ and the
+    /// real etcdctl's own output has changed since, the comparison is run again (at most
+    /// three times). A difference on stable state fails at once.
+    pub fn check_stable(&self, ep: &str) -> Outcome {
+        for _ in 0..3 {
+            let want = self.run_on(REAL, ep);
+            let got = self.run_on(ours(), ep);
+            if self.same(&want, &got, ep, ep) {
+                return want;
+            }
+            let again = self.run_on(REAL, ep);
+            if self.same(&want, &again, ep, ep) {
+                self.assert_same(&want, &got, ep, ep);
+            }
+        }
+        self.check_on(ep)
+    }
+
+    /// Asserts that `got` (ours, run against `ours_ep`) matches `want` (the real etcdctl's,
+    /// run against `real_ep`) after normalization.
+    pub fn assert_same(&self, want: &Outcome, got: &Outcome, real_ep: &str, ours_ep: &str) {
+        let got = without_count_only(got);
         let show = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         let what = format!("etcdctl {}", self.args.join(" "));
         assert_eq!(
@@ -210,7 +255,6 @@ impl Case {
             "stderr differs for `{what}`"
         );
         assert_eq!(got.code, want.code, "exit code differs for `{what}`");
-        want
     }
 
     /// Both binaries against the same server.
@@ -239,6 +283,26 @@ impl ReplaceBytes for Vec<u8> {
         }
         out
     }
+}
+
+/// Our one deliberate addition to etcdctl 3.4: `get --count-only` (etcdctl 3.5). Usage
+/// texts list it; nothing else may differ.
+fn without_count_only(o: &Outcome) -> Outcome {
+    Outcome {
+        stdout: without_count_only_usage(&o.stdout),
+        stderr: without_count_only_usage(&o.stderr),
+        code: o.code,
+    }
+}
+
+/// The lines of `b` in sorted order, JSON array items (`[{..},{..}]`) split into lines.
+fn sorted_lines(b: &[u8]) -> Vec<u8> {
+    let b = regex(r"\},\{").replace_all(b, &b"}\n{"[..]);
+    let b = regex(r"\[\{").replace_all(&b, &b"[\n{"[..]);
+    let b = regex(r"\}\]").replace_all(&b, &b"}\n]"[..]).into_owned();
+    let mut lines: Vec<&[u8]> = b.split(|&c| c == b'\n').collect();
+    lines.sort();
+    lines.join(&b'\n')
 }
 
 /// Drops the usage line of `get --count-only` (etcdctl 3.5's flag, which 3.4 lacks).

@@ -56,30 +56,47 @@ impl EtcdServer {
         let (client_port, peer_port) = (free_port(), free_port());
         let client_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
+        let mut s = EtcdServer::spawn(
+            data_dir,
+            client_port,
+            &[
+                "--advertise-client-urls",
+                advertise.unwrap_or(&client_url),
+                "--listen-peer-urls",
+                &peer_url,
+                "--initial-advertise-peer-urls",
+                &peer_url,
+                "--initial-cluster",
+                &format!("default={peer_url}"),
+            ],
+        );
+        s.wait_ready();
+        s
+    }
+
+    /// Starts the server binary on `data_dir`, listening for clients on `client_port`, with
+    /// `args` added; does not wait for it. Its output goes to `<data_dir>.log`.
+    pub fn spawn(data_dir: &Path, client_port: u16, args: &[&str]) -> EtcdServer {
+        let client_url = format!("http://127.0.0.1:{client_port}");
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(server_bin())
             .arg("--data-dir")
             .arg(data_dir)
             .args(["--listen-client-urls", &client_url])
-            .args(["--advertise-client-urls", advertise.unwrap_or(&client_url)])
-            .args(["--listen-peer-urls", &peer_url])
-            .args(["--initial-advertise-peer-urls", &peer_url])
-            .args(["--initial-cluster", &format!("default={peer_url}")])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))
             .stderr(log_file)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", server_bin().display()));
-        let mut s = EtcdServer {
+        EtcdServer {
             child: Some(child),
             endpoint: format!("127.0.0.1:{client_port}"),
             data_dir: data_dir.to_path_buf(),
             log,
             _tmp: None,
-        };
-        s.wait_ready();
-        s
+        }
     }
 
     /// `http://127.0.0.1:<client port>`.
@@ -87,7 +104,9 @@ impl EtcdServer {
         format!("http://{}", self.endpoint)
     }
 
-    fn wait_ready(&mut self) {
+    /// Waits (at most 30 s) until the server answers a linearizable read, which needs a
+    /// leader; panics with its log otherwise.
+    pub fn wait_ready(&mut self) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -146,12 +165,24 @@ impl EtcdServer {
     }
 }
 
-impl Drop for EtcdServer {
-    fn drop(&mut self) {
+impl EtcdServer {
+    /// True until the server is stopped or killed.
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Kills the server (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+impl Drop for EtcdServer {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 
