@@ -2,6 +2,12 @@
 //! always killed (Drop), bounded waits, and running CLI binaries with a timeout.
 //!
 //! Every process started here gets a hard deadline; tests only use 127.0.0.1.
+//! [`cluster`] runs multi-member clusters of our server (with [`proxy`] to partition a
+//! member); [`load`] is a put load that records acknowledged writes.
+
+pub mod cluster;
+pub mod load;
+pub mod proxy;
 
 use std::io::Write;
 use std::net::TcpListener;

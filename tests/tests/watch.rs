@@ -2,12 +2,24 @@
 //! prefix, prev_kv, cancel, compacted start revision, lease expiry seen as DELETE, and a
 //! stress test: many watchers on overlapping prefixes under concurrent writes receive every
 //! event exactly once, in order, as the MVCC history says.
+//!
+//! With raw gRPC (etcd-client neither exposes `fragment` nor reassembles fragments):
+//! fragments of a large catch-up response are cut where real etcd cuts them, progress
+//! notifications and the progress request answer as real etcd's do.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::time::Duration;
 
 use etcd_client::{Client, EventType, PutOptions, WatchOptions, WatchStream};
-use integration_tests::Server;
+use etcd_proto::etcdserverpb::{
+    kv_client::KvClient, request_op, watch_client::WatchClient, watch_request::RequestUnion,
+    PutRequest, RequestOp, TxnRequest, WatchCreateRequest, WatchProgressRequest, WatchRequest,
+    WatchResponse,
+};
+use integration_tests::{Server, REAL_ETCD};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
 
 /// Events (type, key, value, mod_revision) until `until_rev` is reached, bounded in time.
 async fn collect(w: &mut WatchStream, until_rev: i64) -> Vec<(EventType, String, String, i64)> {
@@ -15,7 +27,7 @@ async fn collect(w: &mut WatchStream, until_rev: i64) -> Vec<(EventType, String,
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while got
         .last()
-        .map_or(true, |e: &(EventType, String, String, i64)| e.3 < until_rev)
+        .is_none_or(|e: &(EventType, String, String, i64)| e.3 < until_rev)
     {
         let msg = tokio::time::timeout_at(deadline, w.message())
             .await
@@ -161,8 +173,8 @@ async fn many_watchers_get_every_event_once_in_order() {
     }
     // Concurrent writers; each acknowledged put gives (key, revision).
     let mut writers = Vec::new();
-    for wi in 0..4 {
-        let mut c = conns[wi].clone();
+    for (wi, c) in conns.iter().take(4).enumerate() {
+        let mut c = c.clone();
         writers.push(tokio::spawn(async move {
             let mut done = Vec::new();
             for n in 0..WRITES / 4 {
@@ -202,4 +214,241 @@ async fn many_watchers_get_every_event_once_in_order() {
         assert_eq!(got, want, "watcher on {p:?}");
     }
     assert!(last >= WRITES as i64);
+}
+
+/// A watch stream over raw gRPC, with one watcher.
+struct RawWatch {
+    requests: mpsc::Sender<WatchRequest>,
+    responses: tonic::Streaming<WatchResponse>,
+    id: i64,
+}
+
+impl RawWatch {
+    /// Opens a stream on `url` and creates a watcher; waits for its creation.
+    async fn create(url: &str, create: WatchCreateRequest) -> RawWatch {
+        let mut client = WatchClient::connect(url.to_string())
+            .await
+            .unwrap()
+            .max_decoding_message_size(usize::MAX);
+        let (requests, rx) = mpsc::channel(8);
+        // Sent before the call: etcd sends the response headers with its first response.
+        requests
+            .send(WatchRequest {
+                request_union: Some(RequestUnion::CreateRequest(create)),
+            })
+            .await
+            .unwrap();
+        let responses = client
+            .watch(ReceiverStream::new(rx))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut w = RawWatch {
+            requests,
+            responses,
+            id: 0,
+        };
+        let created = w.next().await;
+        assert!(created.created && !created.canceled, "{created:?}");
+        w.id = created.watch_id;
+        w
+    }
+
+    async fn next(&mut self) -> WatchResponse {
+        tokio::time::timeout(Duration::from_secs(20), self.responses.message())
+            .await
+            .expect("a watch response within 20 s")
+            .unwrap()
+            .expect("stream open")
+    }
+
+    async fn request_progress(&self) {
+        let req = WatchRequest {
+            request_union: Some(RequestUnion::ProgressRequest(WatchProgressRequest {})),
+        };
+        self.requests.send(req).await.unwrap();
+    }
+}
+
+/// clientv3's `IsProgressNotify`.
+fn is_progress_notify(r: &WatchResponse) -> bool {
+    r.events.is_empty()
+        && !r.canceled
+        && !r.created
+        && r.compact_revision == 0
+        && r.header.as_ref().is_some_and(|h| h.revision != 0)
+}
+
+fn revision(r: &WatchResponse) -> i64 {
+    r.header.as_ref().map_or(0, |h| h.revision)
+}
+
+async fn put(url: &str, key: &str) -> i64 {
+    let mut kv = KvClient::connect(url.to_string()).await.unwrap();
+    let req = PutRequest {
+        key: key.into(),
+        value: b"x".to_vec(),
+        ..Default::default()
+    };
+    let resp = kv.put(req).await.unwrap().into_inner();
+    resp.header.unwrap().revision
+}
+
+const BIG_VALUE: usize = 100 * 1024;
+
+/// Three txns of ten 100 KiB puts each (1 MB, under the 1.5 MiB request limit); returns the
+/// revision of the first.
+async fn write_big_txns(url: &str) -> i64 {
+    let mut kv = KvClient::connect(url.to_string())
+        .await
+        .unwrap()
+        .max_decoding_message_size(usize::MAX);
+    let mut first = 0;
+    for t in 0..3 {
+        let ops = (0..10)
+            .map(|i| RequestOp {
+                request: Some(request_op::Request::RequestPut(PutRequest {
+                    key: format!("frag/{t}{i}").into_bytes(),
+                    value: vec![b'v'; BIG_VALUE],
+                    ..Default::default()
+                })),
+            })
+            .collect();
+        let txn = TxnRequest {
+            success: ops,
+            ..Default::default()
+        };
+        let resp = kv.txn(txn).await.unwrap().into_inner();
+        if t == 0 {
+            first = resp.header.unwrap().revision;
+        }
+    }
+    first
+}
+
+/// (events, fragment) of each response a watcher on `frag/` from `start` receives until it
+/// has all 30 events, which must arrive in key order.
+async fn response_shapes(url: &str, start: i64, fragment: bool) -> Vec<(usize, bool)> {
+    let mut w = RawWatch::create(
+        url,
+        WatchCreateRequest {
+            key: b"frag/".to_vec(),
+            range_end: b"frag0".to_vec(),
+            start_revision: start,
+            fragment,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut shapes = Vec::new();
+    let mut keys = Vec::new();
+    while keys.len() < 30 {
+        let r = w.next().await;
+        shapes.push((r.events.len(), r.fragment));
+        keys.extend(r.events.into_iter().map(|e| e.kv.unwrap().key));
+    }
+    let want: Vec<Vec<u8>> = (0..3)
+        .flat_map(|t| (0..10).map(move |i| format!("frag/{t}{i}").into_bytes()))
+        .collect();
+    assert_eq!(keys, want);
+    shapes
+}
+
+/// The response shapes of a fragmenting and a plain watcher catching up on 3 MB of history.
+async fn fragment_shapes(server: &Server) -> (Vec<(usize, bool)>, Vec<(usize, bool)>) {
+    let url = server.url();
+    let start = write_big_txns(&url).await;
+    (
+        response_shapes(&url, start, true).await,
+        response_shapes(&url, start, false).await,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragment_splits_large_responses_where_etcd_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::ours(&dir.path().join("ours"));
+    let (fragmented, whole) = fragment_shapes(&ours).await;
+    drop(ours);
+    // 30 events of ~100 KiB against etcd's limit of 1.5 MiB + 512 KiB gRPC overhead.
+    assert_eq!(fragmented, [(20, true), (10, false)]);
+    assert_eq!(whole, [(30, false)]);
+
+    let real = Server::real(&dir.path().join("real"));
+    assert_eq!(fragment_shapes(&real).await, (fragmented, whole));
+}
+
+/// A watcher with `progress_notify` on a server started with a 200 ms interval gets empty
+/// responses with its watch ID and the store revision; the progress request gets one with
+/// watch ID -1.
+async fn check_progress_notifications(server: &Server) {
+    let url = server.url();
+    let rev = put(&url, "other").await;
+    let create = WatchCreateRequest {
+        key: b"p".to_vec(),
+        progress_notify: true,
+        ..Default::default()
+    };
+    let mut w = RawWatch::create(&url, create).await;
+    for _ in 0..3 {
+        let r = w.next().await;
+        assert!(is_progress_notify(&r), "{r:?}");
+        assert_eq!((r.watch_id, revision(&r)), (w.id, rev));
+    }
+    check_progress_request(&mut w, rev).await;
+}
+
+/// The stream-wide progress request is answered with watch ID -1 at revision `rev`.
+async fn check_progress_request(w: &mut RawWatch, rev: i64) {
+    w.request_progress().await;
+    loop {
+        let r = w.next().await;
+        assert!(is_progress_notify(&r), "{r:?}");
+        if r.watch_id == -1 {
+            assert_eq!(revision(&r), rev);
+            return;
+        }
+        assert_eq!(r.watch_id, w.id);
+    }
+}
+
+const PROGRESS_FLAG: &str = "--experimental-watch-progress-notify-interval=200ms";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_notifications_on_real_etcd() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = Server::start(
+        Path::new(REAL_ETCD),
+        &dir.path().join("d"),
+        &[PROGRESS_FLAG],
+    );
+    check_progress_notifications(&real).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_notifications_on_ours() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::start(
+        &integration_tests::our_bin("etcd-server"),
+        &dir.path().join("d"),
+        &[PROGRESS_FLAG],
+    );
+    check_progress_notifications(&ours).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_request_answers_with_the_store_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::ours(&dir.path().join("d"));
+    let url = ours.url();
+    let mut w = RawWatch::create(
+        &url,
+        WatchCreateRequest {
+            key: b"p".to_vec(),
+            ..Default::default()
+        },
+    )
+    .await;
+    let rev = put(&url, "other").await;
+    check_progress_request(&mut w, rev).await;
 }

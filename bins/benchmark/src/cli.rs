@@ -1,4 +1,5 @@
-//! Command line, with the flags of etcd 3.4's `tools/benchmark` (`put` and `range`).
+//! Command line, with the flags and defaults of etcd 3.4's `tools/benchmark` (`put`,
+//! `range`, `watch`, `watch-latency`, `lease-keepalive`).
 //!
 //! Global flags go before or after the subcommand, as with cobra's persistent flags.
 //! Boolean flags accept both `--flag` and `--flag=true|false`, as Go's pflag does.
@@ -7,8 +8,8 @@ use std::time::Duration;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::duration::parse_duration;
 use crate::error::BenchError;
+use goduration::parse_std as parse_duration;
 
 /// `benchmark`: a low-level benchmark tool for etcd3.
 #[derive(Debug, Parser)]
@@ -67,6 +68,12 @@ pub enum Command {
     Put(PutArgs),
     /// Benchmark range
     Range(RangeArgs),
+    /// Benchmark watch: create watchers, then count the events of concurrent puts
+    Watch(WatchArgs),
+    /// Benchmark watch latency: time from a put to each watcher receiving its event
+    WatchLatency(WatchLatencyArgs),
+    /// Benchmark lease keepalive
+    LeaseKeepalive(LeaseKeepaliveArgs),
 }
 
 /// Flags of `benchmark put`.
@@ -109,6 +116,61 @@ pub struct RangeArgs {
     /// Linearizable(l) or Serializable(s)
     #[arg(long, default_value = "l")]
     pub consistency: String,
+}
+
+/// Flags of `benchmark watch` (etcd 3.4's `tools/benchmark/cmd/watch.go`).
+#[derive(Debug, Clone, Args)]
+pub struct WatchArgs {
+    /// Total watch streams
+    #[arg(long, default_value_t = 10)]
+    pub streams: usize,
+    /// Total watchers per stream
+    #[arg(long, default_value_t = 100)]
+    pub watch_per_stream: usize,
+    /// Total number of keys to be watched
+    #[arg(long, default_value_t = 1)]
+    pub watched_key_total: usize,
+    /// Number of keys to put per second (0 is no limit)
+    #[arg(long, default_value_t = 0)]
+    pub put_rate: u64,
+    /// Number of put requests
+    #[arg(long, default_value_t = 1000)]
+    pub put_total: u64,
+    /// Key size of watch request
+    #[arg(long, default_value_t = 32)]
+    pub key_size: usize,
+    /// Maximum possible keys
+    #[arg(long, default_value_t = 1)]
+    pub key_space_size: u64,
+    /// Use sequential keys
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
+          default_value_t = false, default_missing_value = "true")]
+    pub sequential_keys: bool,
+}
+
+/// Flags of `benchmark watch-latency` (etcd 3.4's `tools/benchmark/cmd/watch_latency.go`).
+#[derive(Debug, Clone, Args)]
+pub struct WatchLatencyArgs {
+    /// Total number of put requests
+    #[arg(long, default_value_t = 10000)]
+    pub total: u64,
+    /// Number of keys to put per second (0 is no limit)
+    #[arg(long, default_value_t = 100)]
+    pub put_rate: u64,
+    /// Key size of watch response
+    #[arg(long, default_value_t = 32)]
+    pub key_size: usize,
+    /// Value size of watch response
+    #[arg(long, default_value_t = 32)]
+    pub val_size: usize,
+}
+
+/// Flags of `benchmark lease-keepalive` (etcd 3.4's `tools/benchmark/cmd/lease.go`).
+#[derive(Debug, Clone, Args)]
+pub struct LeaseKeepaliveArgs {
+    /// Total number of lease keepalive requests
+    #[arg(long, default_value_t = 10000)]
+    pub total: u64,
 }
 
 /// Default dial timeout, used when `--dial-timeout 0` is given.
@@ -213,6 +275,37 @@ mod tests {
         assert_eq!(range.key, "foo");
         assert_eq!(range.end.as_deref(), Some("fop"));
         assert_eq!((range.consistency.as_str(), range.total), ("s", 5));
+    }
+
+    #[test]
+    fn parses_watch_modes_with_etcd_defaults() {
+        let cli = Cli::try_parse_from(["benchmark", "watch", "--put-rate", "50"]).expect("parses");
+        let Command::Watch(w) = cli.command else {
+            panic!("expected watch");
+        };
+        assert_eq!(
+            (w.streams, w.watch_per_stream, w.watched_key_total),
+            (10, 100, 1)
+        );
+        assert_eq!((w.put_rate, w.put_total, w.key_size), (50, 1000, 32));
+        assert_eq!((w.key_space_size, w.sequential_keys), (1, false));
+
+        let cli =
+            Cli::try_parse_from(["benchmark", "--clients", "3", "watch-latency"]).expect("parses");
+        let Command::WatchLatency(w) = cli.command else {
+            panic!("expected watch-latency");
+        };
+        assert_eq!(
+            (w.total, w.put_rate, w.key_size, w.val_size),
+            (10000, 100, 32, 32)
+        );
+
+        let cli =
+            Cli::try_parse_from(["benchmark", "lease-keepalive", "--total", "7"]).expect("parses");
+        let Command::LeaseKeepalive(l) = cli.command else {
+            panic!("expected lease-keepalive");
+        };
+        assert_eq!(l.total, 7);
     }
 
     #[test]

@@ -28,4 +28,7 @@ pub enum BenchError {
     /// `--target-leader` could not find the leader's client URLs.
     #[error("failed to find a leader endpoint: {0}")]
     Leader(String),
+    /// A benchmark's preparation (lease grant, watcher creation) failed.
+    #[error("setup failed: {0}")]
+    Setup(String),
 }

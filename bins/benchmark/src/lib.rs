@@ -7,20 +7,29 @@
 //! response time histogram, latency distribution, error distribution), followed by one
 //! machine-readable `RESULT key=value ...` line for scripts.
 //!
+//! `watch`, `watch-latency` and `lease-keepalive` follow etcd's tool too (see their modules);
+//! they print the same report shape, with extra fields in the RESULT line.
+//!
 //! Modules, one concern each:
-//! - [`cli`]: command line (global flags, `put` and `range` subcommands);
-//! - [`duration`]: Go-style duration flags (`500ms`, `2s`, `1m30s`);
+//! - [`cli`]: command line (global flags, one subcommand per benchmark);
 //! - [`conn`]: endpoint parsing, dialing, `--target-leader` discovery;
 //! - [`workload`]: the requests each subcommand sends (key encoding as etcd's tool does);
 //! - [`runner`]: the bounded worker pool (per-request timeout, optional rate limit);
+//! - [`limiter`]: a token bucket with Go's `x/time/rate` semantics;
+//! - [`watch_stream`]: a client-side watch stream carrying many watchers;
+//! - [`watch`], [`watch_latency`], [`lease`]: those benchmarks;
 //! - [`report`]: latency statistics and the printed report.
 
 pub mod cli;
 pub mod conn;
-pub mod duration;
 pub mod error;
+pub mod lease;
+pub mod limiter;
 pub mod report;
 pub mod runner;
+pub mod watch;
+pub mod watch_latency;
+pub mod watch_stream;
 pub mod workload;
 
 pub use error::BenchError;

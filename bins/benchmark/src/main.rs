@@ -3,11 +3,11 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use benchmark::cli::{Cli, Command};
-use benchmark::conn::{dial_all, leader_endpoints, normalize_endpoint};
+use benchmark::cli::{Cli, Command, LeaseKeepaliveArgs, WatchArgs, WatchLatencyArgs};
+use benchmark::conn::{dial, dial_all, leader_endpoints, normalize_endpoint};
 use benchmark::runner::{run, RunConfig};
 use benchmark::workload::{PutWorkload, RangeWorkload, Workload};
-use benchmark::BenchError;
+use benchmark::{lease, watch, watch_latency, BenchError};
 use clap::Parser;
 
 #[tokio::main]
@@ -22,11 +22,17 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn bench(cli: Cli) -> Result<(), BenchError> {
-    let global = &cli.global;
-    global.validate()?;
-    let workload: Arc<dyn Workload> = match &cli.command {
-        Command::Put(args) => Arc::new(PutWorkload::new(args)?),
+/// What to run, prepared (and validated) before dialing.
+enum Mode<'a> {
+    Kv(Arc<dyn Workload>),
+    Watch(&'a WatchArgs),
+    WatchLatency(&'a WatchLatencyArgs),
+    LeaseKeepalive(&'a LeaseKeepaliveArgs),
+}
+
+fn prepare(command: &Command) -> Result<Mode<'_>, BenchError> {
+    Ok(match command {
+        Command::Put(args) => Mode::Kv(Arc::new(PutWorkload::new(args)?)),
         Command::Range(args) => {
             let workload = RangeWorkload::new(args)?;
             if workload.serializable() {
@@ -34,9 +40,18 @@ async fn bench(cli: Cli) -> Result<(), BenchError> {
             } else {
                 println!("bench with linearizable range");
             }
-            Arc::new(workload)
+            Mode::Kv(Arc::new(workload))
         }
-    };
+        Command::Watch(args) => Mode::Watch(args),
+        Command::WatchLatency(args) => Mode::WatchLatency(args),
+        Command::LeaseKeepalive(args) => Mode::LeaseKeepalive(args),
+    })
+}
+
+async fn bench(cli: Cli) -> Result<(), BenchError> {
+    let global = &cli.global;
+    global.validate()?;
+    let mode = prepare(&cli.command)?;
     let mut endpoints = global
         .endpoints
         .iter()
@@ -53,8 +68,19 @@ async fn bench(cli: Cli) -> Result<(), BenchError> {
         request_timeout: global.request_timeout,
         precise: global.precise,
     };
-    let report = run(&channels, workload, config).await;
-    println!("{}", report.render());
-    println!("{}", report.result_line());
+    let output = match mode {
+        Mode::Kv(workload) => {
+            let report = run(&channels, workload, config).await;
+            format!("{}\n{}", report.render(), report.result_line())
+        }
+        Mode::Watch(args) => watch::bench(&channels, args, config).await?,
+        Mode::WatchLatency(args) => {
+            // etcd's tool puts over a connection of its own.
+            let put_channel = dial(&endpoints[0], dial_timeout).await?;
+            watch_latency::bench(&channels, put_channel, args, config).await?
+        }
+        Mode::LeaseKeepalive(args) => lease::bench(&channels, args, config).await?,
+    };
+    println!("{output}");
     Ok(())
 }

@@ -85,7 +85,14 @@ impl Recorder {
 
     /// Records a failed request by its error message.
     pub fn record_error(&mut self, message: String) {
-        *self.errors.entry(message).or_insert(0) += 1;
+        self.record_errors(message, 1);
+    }
+
+    /// Records `n` failures with the same message (nothing when `n` is 0).
+    pub fn record_errors(&mut self, message: String, n: u64) {
+        if n > 0 {
+            *self.errors.entry(message).or_insert(0) += n;
+        }
     }
 
     /// Adds another recorder's results to this one.
@@ -210,7 +217,7 @@ impl Report {
             let _ = writeln!(s, "  Stddev:\t{}.", self.secs(self.stddev()));
             let _ = writeln!(s, "  Requests/sec:\t{}", self.num(self.requests_per_sec()));
             s.push_str(&self.histogram());
-            s.push_str(&self.latencies());
+            s.push_str(&self.latency_distribution());
         }
         if !self.rec.errors.is_empty() {
             s.push_str("\nError distribution:\n");
@@ -223,23 +230,43 @@ impl Report {
 
     /// The machine-readable last line (latencies in milliseconds).
     pub fn result_line(&self) -> String {
-        let ms = |secs: f64| secs * 1e3;
+        self.result_line_with("")
+    }
+
+    /// [`Report::result_line`] with `extra` fields (`key=value ...`) before `errors=`.
+    pub fn result_line_with(&self, extra: &str) -> String {
+        let extra = if extra.is_empty() {
+            String::new()
+        } else {
+            format!("{extra} ")
+        };
         format!(
-            "RESULT requests={} requests_per_sec={:.1} avg_ms={:.3} p50_ms={:.3} p90_ms={:.3} \
-             p99_ms={:.3} p999_ms={:.3} max_ms={:.3} errors={}",
+            "RESULT requests={} requests_per_sec={:.1} {} {extra}errors={}",
             self.rec.count,
             self.requests_per_sec(),
+            self.latency_fields(""),
+            self.rec.error_count(),
+        )
+    }
+
+    /// `{prefix}avg_ms=… {prefix}p50_ms=… {prefix}p90_ms=… {prefix}p99_ms=… {prefix}p999_ms=…
+    /// {prefix}max_ms=…`, for a RESULT line.
+    pub fn latency_fields(&self, prefix: &str) -> String {
+        let ms = |secs: f64| secs * 1e3;
+        let max = if self.rec.count > 0 {
+            self.rec.slowest
+        } else {
+            0.0
+        };
+        format!(
+            "{prefix}avg_ms={:.3} {prefix}p50_ms={:.3} {prefix}p90_ms={:.3} {prefix}p99_ms={:.3} \
+             {prefix}p999_ms={:.3} {prefix}max_ms={:.3}",
             ms(self.average()),
             ms(self.percentile(50.0)),
             ms(self.percentile(90.0)),
             ms(self.percentile(99.0)),
             ms(self.percentile(99.9)),
-            ms(if self.rec.count > 0 {
-                self.rec.slowest
-            } else {
-                0.0
-            }),
-            self.rec.error_count(),
+            ms(max),
         )
     }
 
@@ -271,7 +298,8 @@ impl Report {
         s
     }
 
-    fn latencies(&self) -> String {
+    /// The "Latency distribution" section alone.
+    pub fn latency_distribution(&self) -> String {
         let mut s = String::from("\nLatency distribution:\n");
         for p in PERCENTILES {
             let v = self.percentile(p);
@@ -381,6 +409,15 @@ mod tests {
         assert_eq!(fields["requests_per_sec"], "2.0");
         assert_eq!(fields["max_ms"], "4.000");
         assert!(fields["p50_ms"].parse::<f64>().expect("number") > 1.9);
+    }
+
+    #[test]
+    fn extra_fields_go_before_errors() {
+        let r = report_of(&[1, 2, 3], &["x"]);
+        let line = r.result_line_with(&format!("watchers=3 {}", r.latency_fields("create_")));
+        assert!(line.starts_with("RESULT requests=3 requests_per_sec=1.5 avg_ms=2.000 "));
+        assert!(line.contains(" max_ms=3.000 watchers=3 create_avg_ms=2.000 create_p50_ms="));
+        assert!(line.ends_with(" create_max_ms=3.000 errors=1"), "{line}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The worker pool: `clients` workers share the channels round-robin and claim request
-//! indexes from one counter until `total` have been sent, so the run always ends.
-//! Each request is bounded by the per-request timeout (a timeout counts as an error),
+//! The worker pool: one worker per [`RequestSender`] (a client with its connection), all
+//! claiming request indexes from one counter until `total` have been sent, so the run always
+//! ends. Each request is bounded by the per-request timeout (a timeout counts as an error),
 //! and with a rate limit request `i` is not sent before `start + i / rate`.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,22 +30,68 @@ pub struct RunConfig {
 /// Error message of a request that hit the per-request timeout (Go's context error).
 pub const TIMEOUT_ERROR: &str = "context deadline exceeded";
 
-/// Sends `workload.total()` requests over `channels` with `config.clients` workers and
-/// returns the report. `channels` must not be empty.
+/// The future of one request: `Err` carries the message counted in the report.
+pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+
+/// One worker's client: sends the request with the given index.
+pub trait RequestSender: Send + 'static {
+    /// Sends request `index` and waits for its response.
+    fn send(&mut self, index: u64) -> SendFuture<'_>;
+}
+
+/// How many requests to send, and how fast.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// Total number of requests over all workers.
+    pub total: u64,
+    /// Maximum requests per second, `None` for no limit.
+    pub rate: Option<u64>,
+}
+
+/// Sends `workload.total()` requests over `channels` with `config.clients` workers (sharing
+/// the channels round-robin) and returns the report. `channels` must not be empty.
 pub async fn run(channels: &[Channel], workload: Arc<dyn Workload>, config: RunConfig) -> Report {
+    let senders: Vec<Box<dyn RequestSender>> = channels
+        .iter()
+        .cycle()
+        .take(config.clients)
+        .map(|channel| {
+            Box::new(KvSender {
+                client: KvClient::new(channel.clone()).max_decoding_message_size(usize::MAX),
+                workload: Arc::clone(&workload),
+            }) as Box<dyn RequestSender>
+        })
+        .collect();
+    let schedule = Schedule {
+        total: workload.total(),
+        rate: workload.rate(),
+    };
+    let start = Instant::now();
+    let rec = run_senders(senders, schedule, config.request_timeout).await;
+    Report::new(rec, start.elapsed(), config.precise)
+}
+
+/// Runs one worker per sender until `schedule.total` requests were sent; returns the merged
+/// results.
+pub async fn run_senders(
+    senders: Vec<Box<dyn RequestSender>>,
+    schedule: Schedule,
+    request_timeout: Duration,
+) -> Recorder {
     let next = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
-    let mut workers = Vec::with_capacity(config.clients);
-    for channel in channels.iter().cycle().take(config.clients) {
-        let client = KvClient::new(channel.clone()).max_decoding_message_size(usize::MAX);
-        workers.push(tokio::spawn(worker(
-            client,
-            Arc::clone(&workload),
-            Arc::clone(&next),
-            start,
-            config.request_timeout,
-        )));
-    }
+    let workers: Vec<_> = senders
+        .into_iter()
+        .map(|sender| {
+            tokio::spawn(worker(
+                sender,
+                Arc::clone(&next),
+                start,
+                schedule,
+                request_timeout,
+            ))
+        })
+        .collect();
     let mut all = Recorder::new();
     for handle in workers {
         match handle.await {
@@ -51,47 +99,56 @@ pub async fn run(channels: &[Channel], workload: Arc<dyn Workload>, config: RunC
             Err(e) => all.record_error(format!("worker failed: {e}")),
         }
     }
-    Report::new(all, start.elapsed(), config.precise)
+    all
 }
 
 async fn worker(
-    mut client: KvClient<Channel>,
-    workload: Arc<dyn Workload>,
+    mut sender: Box<dyn RequestSender>,
     next: Arc<AtomicU64>,
     start: Instant,
+    schedule: Schedule,
     request_timeout: Duration,
 ) -> Recorder {
     let mut rec = Recorder::new();
-    let total = workload.total();
-    let rate = workload.rate();
     loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
-        if index >= total {
+        if index >= schedule.total {
             return rec;
         }
-        if let Some(rate) = rate {
+        if let Some(rate) = schedule.rate {
             let due = Duration::from_secs_f64(index as f64 / rate as f64);
             tokio::time::sleep_until(start + due).await;
         }
-        let op = workload.op(index);
         let sent = Instant::now();
-        match tokio::time::timeout(request_timeout, send(&mut client, op)).await {
+        match tokio::time::timeout(request_timeout, sender.send(index)).await {
             Ok(Ok(())) => rec.record(sent.elapsed()),
-            Ok(Err(status)) => rec.record_error(format_status(&status)),
+            Ok(Err(message)) => rec.record_error(message),
             Err(_) => rec.record_error(TIMEOUT_ERROR.to_string()),
         }
     }
 }
 
-async fn send(client: &mut KvClient<Channel>, op: Op) -> Result<(), tonic::Status> {
-    match op {
-        Op::Put(req) => client.put(req).await.map(drop),
-        Op::Range(req) => client.range(req).await.map(drop),
+/// Sends a [`Workload`]'s KV requests.
+struct KvSender {
+    client: KvClient<Channel>,
+    workload: Arc<dyn Workload>,
+}
+
+impl RequestSender for KvSender {
+    fn send(&mut self, index: u64) -> SendFuture<'_> {
+        let op = self.workload.op(index);
+        Box::pin(async move {
+            let result = match op {
+                Op::Put(req) => self.client.put(req).await.map(drop),
+                Op::Range(req) => self.client.range(req).await.map(drop),
+            };
+            result.map_err(|s| format_status(&s))
+        })
     }
 }
 
 /// A gRPC error as Go's grpc-go prints it.
-fn format_status(status: &tonic::Status) -> String {
+pub fn format_status(status: &tonic::Status) -> String {
     format!(
         "rpc error: code = {:?} desc = {}",
         status.code(),

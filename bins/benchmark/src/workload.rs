@@ -46,22 +46,7 @@ pub struct PutWorkload {
 impl PutWorkload {
     /// Validates the flags and draws the random value.
     pub fn new(args: &PutArgs) -> Result<Self, BenchError> {
-        if args.key_space_size == 0 {
-            return Err(BenchError::InvalidArgument(format!(
-                "expected positive --key-space-size, got ({})",
-                args.key_space_size
-            )));
-        }
-        let largest = i64::try_from(args.key_space_size - 1).map_err(|_| {
-            BenchError::InvalidArgument("--key-space-size is too large".to_string())
-        })?;
-        let needed = varint_len(largest);
-        if args.key_size < needed {
-            return Err(BenchError::InvalidArgument(format!(
-                "--key-size {} is too small for --key-space-size {} (needs {needed} bytes)",
-                args.key_size, args.key_space_size
-            )));
-        }
+        check_key_space(args.key_size, args.key_space_size)?;
         let mut value = vec![0u8; args.val_size];
         rand::rng().fill_bytes(&mut value);
         Ok(Self {
@@ -76,15 +61,7 @@ impl PutWorkload {
 
     /// The key for request `index`.
     pub fn key(&self, index: u64) -> Vec<u8> {
-        let n = if self.sequential {
-            index % self.key_space_size
-        } else {
-            rand::rng().random_range(0..self.key_space_size)
-        };
-        let mut key = vec![0u8; self.key_size];
-        // `new` checked that every n < key_space_size fits in key_size bytes.
-        put_varint(&mut key, n as i64);
-        key
+        pick_key(self.key_size, self.key_space_size, self.sequential, index)
     }
 }
 
@@ -156,6 +133,45 @@ impl Workload for RangeWorkload {
     fn op(&self, _index: u64) -> Op {
         Op::Range(self.request.clone())
     }
+}
+
+/// Checks that `--key-space-size` is positive and that each of its keys fits in
+/// `--key-size` bytes.
+pub fn check_key_space(key_size: usize, key_space_size: u64) -> Result<(), BenchError> {
+    if key_space_size == 0 {
+        return Err(BenchError::InvalidArgument(format!(
+            "expected positive --key-space-size, got ({key_space_size})"
+        )));
+    }
+    let largest = i64::try_from(key_space_size - 1)
+        .map_err(|_| BenchError::InvalidArgument("--key-space-size is too large".to_string()))?;
+    let needed = varint_len(largest);
+    if key_size < needed {
+        return Err(BenchError::InvalidArgument(format!(
+            "--key-size {key_size} is too small for --key-space-size {key_space_size} \
+             (needs {needed} bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// Key number `n` as etcd's tool makes it: `binary.PutVarint(n)` at the front of
+/// `key_size` zero bytes (truncated if `key_size` is too small; see [`check_key_space`]).
+pub fn varint_key(key_size: usize, n: u64) -> Vec<u8> {
+    let mut key = vec![0u8; key_size];
+    put_varint(&mut key, n as i64);
+    key
+}
+
+/// Key `index` of a run: number `index % key_space_size` with `--sequential-keys`, a random
+/// number in `[0, key_space_size)` otherwise, encoded by [`varint_key`].
+pub fn pick_key(key_size: usize, key_space_size: u64, sequential: bool, index: u64) -> Vec<u8> {
+    let n = if sequential {
+        index % key_space_size
+    } else {
+        rand::rng().random_range(0..key_space_size)
+    };
+    varint_key(key_size, n)
 }
 
 /// Zig-zag encoding of Go's `binary.PutVarint`.

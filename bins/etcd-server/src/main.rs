@@ -71,6 +71,10 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
     }
     cfg.wal_sync = !flags::is_true(m, "unsafe-no-fsync");
     cfg.strict_reconfig_check = !flags::is_false(m, "strict-reconfig-check");
+    let interval = flags::value(m, "experimental-watch-progress-notify-interval");
+    cfg.watch_progress_notify_interval = goduration::parse_std(interval).map_err(|e| {
+        anyhow::anyhow!("invalid value {interval:?} for flag --experimental-watch-progress-notify-interval: {e}")
+    })?;
     Ok(cfg)
 }
 

@@ -104,6 +104,12 @@ pub trait Backend: Send + Sync + 'static {
         Err(EtcdError::Unimplemented("MoveLeader"))
     }
 
+    /// Whether this member is a raft learner: it serves only Status and serializable
+    /// reads, no streams (etcd's `isRPCSupportedForLearner` and stream interceptor).
+    fn is_learner(&self) -> bool {
+        false
+    }
+
     /// Maximum operations per txn branch (`--max-txn-ops`, default 128).
     fn max_txn_ops(&self) -> usize {
         128

@@ -14,6 +14,7 @@ use futures::{Stream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::backend::{fill, Backend};
+use crate::errors::EtcdError;
 
 pub struct LeaseService {
     backend: Arc<dyn Backend>,
@@ -53,6 +54,9 @@ impl Lease for LeaseService {
         &self,
         req: Request<Streaming<LeaseKeepAliveRequest>>,
     ) -> Result<Response<Self::LeaseKeepAliveStream>, Status> {
+        if self.backend.is_learner() {
+            return Err(EtcdError::NotSupportedForLearner.into());
+        }
         let backend = self.backend.clone();
         let responses = req.into_inner().then(move |msg| {
             let backend = backend.clone();

@@ -42,7 +42,7 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let lease = LeaseServer::new(lease::LeaseService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
-    let watch = WatchServer::new(watch::WatchService::new(backend.clone()))
+    let watch = WatchServer::new(watch::WatchService::new(backend.clone(), max_request_bytes))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
     let cluster = ClusterServer::new(cluster::ClusterService::new(backend))

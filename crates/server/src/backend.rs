@@ -48,6 +48,8 @@ pub struct EtcdBackend {
     pub max_txn_ops: usize,
     /// `--strict-reconfig-check`: refuse membership changes that could lose quorum.
     pub strict_reconfig_check: bool,
+    /// `--experimental-watch-progress-notify-interval`.
+    pub watch_progress_notify_interval: Duration,
     /// etcd's request timeout: 5 s + 2 x election timeout.
     pub request_timeout: Duration,
 }
@@ -147,6 +149,21 @@ impl EtcdBackend {
             .unwrap_or(Err(EtcdError::Timeout))
     }
 
+    pub(crate) fn is_learner(&self) -> bool {
+        self.cluster
+            .member(self.member_id)
+            .is_some_and(|m| m.is_learner)
+    }
+
+    /// A learner serves only Status and serializable reads (etcd's
+    /// `isRPCSupportedForLearner`).
+    fn not_learner(&self) -> Result<()> {
+        if self.is_learner() {
+            return Err(EtcdError::NotSupportedForLearner);
+        }
+        Ok(())
+    }
+
     fn unexpected(what: &str) -> EtcdError {
         EtcdError::Other(format!("etcdserver: unexpected response to {what}"))
     }
@@ -156,12 +173,14 @@ impl EtcdBackend {
 impl Backend for EtcdBackend {
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
         if !req.serializable {
+            self.not_learner()?;
             self.read_barrier().await?;
         }
         Ok(self.store.range(&req)?)
     }
 
     async fn put(&self, req: PutRequest) -> Result<PutResponse> {
+        self.not_learner()?;
         let r = InternalRaftRequest {
             put: Some(req),
             ..Default::default()
@@ -173,6 +192,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse> {
+        self.not_learner()?;
         let r = InternalRaftRequest {
             delete_range: Some(req),
             ..Default::default()
@@ -184,6 +204,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn txn(&self, req: TxnRequest) -> Result<TxnResponse> {
+        self.not_learner()?;
         // As etcd: a txn that only reads is served without a raft proposal, after a read
         // barrier unless every range in it is serializable.
         if mvcc::is_txn_read_only(&req) {
@@ -203,6 +224,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse> {
+        self.not_learner()?;
         let r = InternalRaftRequest {
             compaction: Some(req),
             ..Default::default()
@@ -226,14 +248,12 @@ impl Backend for EtcdBackend {
             raft_applied_index: st.applied_index,
             errors: vec![],
             db_size_in_use: db_size,
-            is_learner: self
-                .cluster
-                .member(self.member_id)
-                .is_some_and(|m| m.is_learner),
+            is_learner: self.is_learner(),
         })
     }
 
     async fn member_list(&self) -> Result<MemberListResponse> {
+        self.not_learner()?;
         Ok(MemberListResponse {
             header: None,
             members: self.cluster.members(),
@@ -241,26 +261,32 @@ impl Backend for EtcdBackend {
     }
 
     async fn member_add(&self, req: MemberAddRequest) -> Result<MemberAddResponse> {
+        self.not_learner()?;
         self.add_member(req).await
     }
 
     async fn member_remove(&self, req: MemberRemoveRequest) -> Result<MemberRemoveResponse> {
+        self.not_learner()?;
         self.remove_member(req).await
     }
 
     async fn member_update(&self, req: MemberUpdateRequest) -> Result<MemberUpdateResponse> {
+        self.not_learner()?;
         self.update_member(req).await
     }
 
     async fn member_promote(&self, req: MemberPromoteRequest) -> Result<MemberPromoteResponse> {
+        self.not_learner()?;
         self.promote_member(req).await
     }
 
     async fn move_leader(&self, target: u64) -> Result<MoveLeaderResponse> {
+        self.not_learner()?;
         self.transfer_leadership(target).await
     }
 
     async fn hash_kv(&self, rev: i64) -> Result<HashKvResponse> {
+        self.not_learner()?;
         let h = self.store.hash_kv(rev)?;
         Ok(HashKvResponse {
             header: Some(ResponseHeader {
@@ -273,6 +299,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn hash(&self) -> Result<HashResponse> {
+        self.not_learner()?;
         let data = self.store.snapshot_data()?;
         Ok(HashResponse {
             header: None,
@@ -281,6 +308,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_grant(&self, mut req: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
+        self.not_learner()?;
         if req.id == 0 {
             // The leader picks a positive ID before proposing, as etcd does.
             req.id = (self.ids.next() & (i64::MAX as u64)) as i64;
@@ -296,6 +324,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
+        self.not_learner()?;
         let r = InternalRaftRequest {
             lease_revoke: Some(req),
             ..Default::default()
@@ -307,6 +336,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_renew(&self, id: i64) -> Result<i64> {
+        self.not_learner()?;
         let status = self.raft.status();
         if !status.is_leader {
             return crate::peer::forward_lease_renew(self, status.leader_id, id).await;
@@ -322,6 +352,7 @@ impl Backend for EtcdBackend {
         &self,
         req: LeaseTimeToLiveRequest,
     ) -> Result<LeaseTimeToLiveResponse> {
+        self.not_learner()?;
         let status = self.raft.status();
         if !status.is_leader {
             return crate::peer::forward_lease_ttl(self, status.leader_id, req).await;
@@ -346,6 +377,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_leases(&self) -> Result<LeaseLeasesResponse> {
+        self.not_learner()?;
         let leases = self.lessor.lock().leases();
         Ok(LeaseLeasesResponse {
             header: None,
@@ -384,6 +416,14 @@ impl Backend for EtcdBackend {
         if h.revision == 0 {
             h.revision = self.store.current_revision();
         }
+    }
+
+    fn is_learner(&self) -> bool {
+        EtcdBackend::is_learner(self)
+    }
+
+    fn watch_progress_notify_interval(&self) -> Duration {
+        self.watch_progress_notify_interval
     }
 
     fn max_txn_ops(&self) -> usize {

@@ -44,6 +44,8 @@ pub struct Config {
     pub wal_sync: bool,
     /// Refuse membership changes that could lose quorum (`--strict-reconfig-check`).
     pub strict_reconfig_check: bool,
+    /// `--experimental-watch-progress-notify-interval` (10 m).
+    pub watch_progress_notify_interval: Duration,
 }
 
 impl Config {
@@ -68,6 +70,7 @@ impl Config {
             quota_backend_bytes: 2 * 1024 * 1024 * 1024,
             wal_sync: true,
             strict_reconfig_check: true,
+            watch_progress_notify_interval: Duration::from_secs(600),
         }
     }
 

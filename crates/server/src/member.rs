@@ -139,6 +139,7 @@ impl Member {
             max_request_bytes: cfg.max_request_bytes,
             max_txn_ops: cfg.max_txn_ops,
             strict_reconfig_check: cfg.strict_reconfig_check,
+            watch_progress_notify_interval: cfg.watch_progress_notify_interval,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
         });
 
@@ -159,7 +160,7 @@ impl Member {
             .add_service(peer::cluster_service(backend.clone()));
             peer_servers.push(serve(routes, listener, shutdown.subscribe()));
         }
-        wait_for_leader(&raft).await?;
+        wait_for_leader(&raft, &transport).await?;
         publish(&backend, &cfg).await?;
         tracing::info!("enabled capabilities for version 3.4");
 
@@ -189,9 +190,13 @@ impl Member {
 
     /// Resolves once this member has been removed from the cluster (it should then stop:
     /// etcd exits with "the member has been permanently removed from the cluster").
+    /// It learns it either by applying its own removal or from a peer that refuses it as
+    /// removed (it missed the commit of its removal).
     pub async fn removed(&self) {
-        let mut rx = self.backend.cluster.subscribe_removed();
-        let _ = rx.wait_for(|r| *r).await;
+        tokio::select! {
+            _ = turns_true(self.backend.cluster.subscribe_removed()) => {}
+            _ = turns_true(self.backend.peers.removed()) => {}
+        }
     }
 
     /// The bound client addresses (useful when a URL asked for port 0).
@@ -223,14 +228,27 @@ impl Member {
     }
 }
 
+/// Resolves when `rx` turns true; never if its sender goes away first.
+async fn turns_true(mut rx: watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 type Server = JoinHandle<Result<(), tonic::transport::Error>>;
 
 /// Waits for a leader; a member of a cluster whose other members are not up yet waits as
 /// long as it takes (as etcd does), saying so now and then.
-async fn wait_for_leader(raft: &RaftNode) -> anyhow::Result<()> {
+async fn wait_for_leader(raft: &RaftNode, peers: &PeerTransport) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut next_log = Duration::from_secs(5);
+    let removed = peers.removed();
     while raft.status().leader_id == 0 {
+        if *removed.borrow() {
+            raft.stop();
+            peers.stop();
+            bail!("the member has been permanently removed from the cluster");
+        }
         if start.elapsed() > next_log {
             tracing::warn!(waited = ?start.elapsed(), "no raft leader yet: waiting for the other members");
             next_log += Duration::from_secs(5);

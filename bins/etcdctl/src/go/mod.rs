@@ -3,7 +3,7 @@
 //! go-humanize, timestamps, URL parsing), so our bytes match the Go binary's.
 
 pub mod csv;
-pub mod duration;
+pub use goduration as duration;
 pub mod humanize;
 pub mod json;
 pub mod quote;

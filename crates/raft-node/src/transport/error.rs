@@ -45,6 +45,17 @@ impl TransportError {
         }
     }
 
+    /// Whether the peer refused us as a member removed from the cluster.
+    pub(crate) fn is_removal(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Refused {
+                code: tonic::Code::PermissionDenied,
+                ..
+            }
+        )
+    }
+
     /// Whether the peer itself refused us (as opposed to a network failure).
     pub(crate) fn is_refusal(&self) -> bool {
         matches!(self, TransportError::Refused { .. })

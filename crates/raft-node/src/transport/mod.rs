@@ -67,9 +67,19 @@ pub(crate) struct Local {
     removed: RwLock<HashSet<u64>>,
     /// Turns true on [`PeerTransport::stop`]: incoming streams end too.
     closed: watch::Sender<bool>,
+    /// Turns true when a peer refuses us as a removed member.
+    removed_self: watch::Sender<bool>,
 }
 
 impl Local {
+    /// A peer refused us because we were removed from the cluster (etcd's peers answer
+    /// 410 Gone; the removed member then stops).
+    pub(crate) fn removed_by_peer(&self, peer: u64) {
+        if !self.removed_self.send_replace(true) {
+            tracing::error!(peer = %format!("{peer:x}"), "a peer reports this member was removed from the cluster");
+        }
+    }
+
     /// The local node, once attached.
     pub(crate) fn node(&self) -> Option<NodeLink> {
         self.node.read().clone()
@@ -111,6 +121,7 @@ impl PeerTransport {
                     node: RwLock::new(None),
                     removed: RwLock::new(HashSet::new()),
                     closed: watch::channel(false).0,
+                    removed_self: watch::channel(false).0,
                 }),
                 runtime: Handle::current(),
                 peers: RwLock::new(HashMap::new()),
@@ -156,6 +167,12 @@ impl PeerTransport {
         if self.inner.peers.write().remove(&id).is_some() {
             tracing::info!(peer = %format!("{id:x}"), "removed peer");
         }
+    }
+
+    /// Turns true once a peer refused this member as removed from the cluster (it missed
+    /// the commit of its own removal): the member should stop, as etcd's does.
+    pub fn removed(&self) -> watch::Receiver<bool> {
+        self.inner.local.removed_self.subscribe()
     }
 
     /// Since when the message stream to peer `id` is up; `None` while it is not.

@@ -140,6 +140,9 @@ impl StreamTask {
 
     /// Logs once per transition: when the stream goes down, or the first failed attempt.
     fn log_failure(&mut self, err: &TransportError, was_active: bool) {
+        if err.is_removal() {
+            self.local.removed_by_peer(self.peer);
+        }
         let peer = format!("{:x}", self.peer);
         if was_active {
             tracing::warn!(%peer, error = %err, "peer became inactive");

@@ -1,4 +1,17 @@
-//! Go's `time.Duration`: `String()` and `time.ParseDuration` (Go 1.19), on nanoseconds.
+//! Go's `time.Duration`: `String()` and `time.ParseDuration` (Go 1.19), on nanoseconds,
+//! with Go's error messages. etcd's flags (`--election-timeout` aside, which are integers)
+//! and etcdctl's (`--dial-timeout`), and etcd's benchmark tool, take durations this way;
+//! shared by `etcd-server`, `etcdctl` and `benchmark`.
+
+use std::time::Duration;
+
+/// Parses a non-negative Go duration (`"200ms"`, `"10m"`, `"1m30s"`) into a [`Duration`].
+pub fn parse_std(s: &str) -> Result<Duration, String> {
+    let nanos = parse(s)?;
+    u64::try_from(nanos)
+        .map(Duration::from_nanos)
+        .map_err(|_| format!("negative duration {s:?}"))
+}
 
 /// Go's `time.quote`, used in `ParseDuration` errors.
 fn time_quote(s: &str) -> String {
@@ -217,6 +230,18 @@ pub fn format(d: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn std_durations_as_etcd_flags_take_them() {
+        use std::time::Duration;
+        assert_eq!(super::parse_std("10m"), Ok(Duration::from_secs(600)));
+        assert_eq!(super::parse_std("200ms"), Ok(Duration::from_millis(200)));
+        assert_eq!(super::parse_std("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(super::parse_std("0"), Ok(Duration::ZERO));
+        for bad in ["", "5", "s", "-1s", "1x", "1.2.3s"] {
+            assert!(super::parse_std(bad).is_err(), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     #[test]
