@@ -12,7 +12,7 @@ use etcd_proto::etcdserverpb::{
 };
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_proto::mvccpb::{Event, KeyValue};
 use tokio::sync::broadcast;
@@ -108,6 +108,24 @@ pub trait Backend: Send + Sync + 'static {
     /// reads, no streams (etcd's `isRPCSupportedForLearner` and stream interceptor).
     fn is_learner(&self) -> bool {
         false
+    }
+
+    /// Since when this member has known no raft leader; `None` while it knows one. A
+    /// request carrying clientv3's `hasleader` metadata is refused while there is none,
+    /// and a stream opened with it ends once there has been none for a few election
+    /// timeouts (see [`crate::leader`]).
+    fn leader_lost_since(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Whether this member knows a raft leader.
+    fn has_leader(&self) -> bool {
+        self.leader_lost_since().is_none()
+    }
+
+    /// One raft election timeout (`--election-timeout`, default 1 s).
+    fn election_timeout(&self) -> Duration {
+        Duration::from_secs(1)
     }
 
     /// Maximum operations per txn branch (`--max-txn-ops`, default 128).

@@ -118,6 +118,12 @@ pub enum EtcdError {
     #[error("etcdserver: bad leader transferee")]
     BadLeaderTransferee,
 
+    /// Not an rpctypes error: Go's `context.DeadlineExceeded`, which etcd returns as is
+    /// (gRPC makes it `codes.Unknown`) when a proposal could not even be handed to raft
+    /// within the request timeout because the member knew no leader all along.
+    #[error("context deadline exceeded")]
+    DeadlineExceeded,
+
     /// Anything else: etcd answers `codes.Unknown` with the error's text.
     #[error("{0}")]
     Other(String),
@@ -202,7 +208,7 @@ impl EtcdError {
             | Unhealthy
             | NotSupportedForLearner => Code::Unavailable,
             Corrupt => Code::DataLoss,
-            Other(_) => Code::Unknown,
+            DeadlineExceeded | Other(_) => Code::Unknown,
             Unimplemented(_) => Code::Unimplemented,
         }
     }

@@ -2,7 +2,6 @@
 //! keep-alive renews on the leader; a keep-alive for an unknown lease answers TTL 0 and a
 //! time-to-live for one answers TTL -1, as etcd's `v3rpc/lease.go`.
 
-use std::pin::Pin;
 use std::sync::Arc;
 
 use etcd_proto::etcdserverpb::{
@@ -10,11 +9,12 @@ use etcd_proto::etcdserverpb::{
     LeaseKeepAliveResponse, LeaseLeasesRequest, LeaseLeasesResponse, LeaseRevokeRequest,
     LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
 };
-use futures::{Stream, StreamExt};
+use futures::stream::{BoxStream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::backend::{fill, Backend};
 use crate::errors::EtcdError;
+use crate::leader;
 
 pub struct LeaseService {
     backend: Arc<dyn Backend>,
@@ -26,7 +26,7 @@ impl LeaseService {
     }
 }
 
-type KeepAliveStream = Pin<Box<dyn Stream<Item = Result<LeaseKeepAliveResponse, Status>> + Send>>;
+type KeepAliveStream = BoxStream<'static, Result<LeaseKeepAliveResponse, Status>>;
 
 #[tonic::async_trait]
 impl Lease for LeaseService {
@@ -57,6 +57,7 @@ impl Lease for LeaseService {
         if self.backend.is_learner() {
             return Err(EtcdError::NotSupportedForLearner.into());
         }
+        let require_leader = leader::requires_leader(req.metadata());
         let backend = self.backend.clone();
         let responses = req.into_inner().then(move |msg| {
             let backend = backend.clone();
@@ -72,7 +73,11 @@ impl Lease for LeaseService {
                 Ok(resp)
             }
         });
-        Ok(Response::new(Box::pin(responses)))
+        let mut responses: KeepAliveStream = responses.boxed();
+        if require_leader {
+            responses = leader::end_without_leader(self.backend.clone(), responses);
+        }
+        Ok(Response::new(responses))
     }
 
     async fn lease_time_to_live(

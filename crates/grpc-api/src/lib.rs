@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cluster;
 pub mod errors;
 pub mod kv;
+pub mod leader;
 pub mod lease;
 pub mod maintenance;
 pub mod validate;
@@ -19,20 +20,24 @@ use std::sync::Arc;
 
 pub use backend::Backend;
 pub use errors::EtcdError;
+pub use leader::RequireLeader;
 
 use etcd_proto::etcdserverpb::{
     auth_server::AuthServer, cluster_server::ClusterServer, kv_server::KvServer,
     lease_server::LeaseServer, maintenance_server::MaintenanceServer, watch_server::WatchServer,
 };
+use tonic::service::interceptor::InterceptedService;
 
 /// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
 pub const GRPC_OVERHEAD_BYTES: usize = 512 * 1024;
 
 /// Builds the tonic router with every service this member serves.
 /// `max_request_bytes` is `--max-request-bytes`; oversized raft proposals are rejected by the
-/// server with `etcdserver: request is too large`, as etcd does.
+/// server with `etcdserver: request is too large`, as etcd does. Every service refuses
+/// requests that require a leader while the member knows none ([`RequireLeader`]).
 pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::service::Routes {
     let max_recv = max_request_bytes.saturating_add(GRPC_OVERHEAD_BYTES);
+    let guard = RequireLeader::new(backend.clone());
     let kv = KvServer::new(kv::KvService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
@@ -48,12 +53,15 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let cluster = ClusterServer::new(cluster::ClusterService::new(backend))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
-    tonic::service::Routes::new(kv)
-        .add_service(maintenance)
-        .add_service(cluster)
-        .add_service(lease)
-        .add_service(watch)
-        .add_service(AuthServer::new(auth::AuthService))
+    tonic::service::Routes::new(InterceptedService::new(kv, guard.clone()))
+        .add_service(InterceptedService::new(maintenance, guard.clone()))
+        .add_service(InterceptedService::new(cluster, guard.clone()))
+        .add_service(InterceptedService::new(lease, guard.clone()))
+        .add_service(InterceptedService::new(watch, guard.clone()))
+        .add_service(InterceptedService::new(
+            AuthServer::new(auth::AuthService),
+            guard,
+        ))
 }
 
 /// The answer of an RPC this server does not serve yet.

@@ -23,25 +23,24 @@ mod fragment;
 mod watcher;
 
 #[cfg(test)]
-mod test_backend;
+pub(crate) mod test_backend;
 #[cfg(test)]
 mod tests;
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use etcd_proto::etcdserverpb::{
     watch_request::RequestUnion, watch_server::Watch, ResponseHeader, WatchRequest, WatchResponse,
 };
-use futures::{stream, Stream, StreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::backend::Backend;
-use crate::GRPC_OVERHEAD_BYTES;
+use crate::{leader, GRPC_OVERHEAD_BYTES};
 use watcher::Watcher;
 
 /// clientv3's `InvalidWatchID`: the ID of responses that belong to no single watcher.
@@ -65,7 +64,7 @@ impl WatchService {
 
 /// Responses to write on the stream, in order and without interleaving.
 type Out = mpsc::Sender<Vec<WatchResponse>>;
-type WatchStream = Pin<Box<dyn Stream<Item = Result<WatchResponse, Status>> + Send>>;
+type WatchStream = BoxStream<'static, Result<WatchResponse, Status>>;
 
 /// What every watcher of one stream shares.
 #[derive(Clone)]
@@ -114,6 +113,7 @@ impl Watch for WatchService {
         if self.backend.is_learner() {
             return Err(crate::EtcdError::NotSupportedForLearner.into());
         }
+        let require_leader = leader::requires_leader(req.metadata());
         let (out, rx) = mpsc::channel(256);
         let ctx = StreamCtx {
             backend: self.backend.clone(),
@@ -121,17 +121,28 @@ impl Watch for WatchService {
             max_response_bytes: self.max_response_bytes,
         };
         tokio::spawn(serve_stream(ctx, req.into_inner()));
-        let responses =
-            ReceiverStream::new(rx).flat_map(|batch| stream::iter(batch.into_iter().map(Ok)));
-        Ok(Response::new(Box::pin(responses)))
+        let mut responses: WatchStream = ReceiverStream::new(rx)
+            .flat_map(|batch| stream::iter(batch.into_iter().map(Ok)))
+            .boxed();
+        if require_leader {
+            responses = leader::end_without_leader(self.backend.clone(), responses);
+        }
+        Ok(Response::new(responses))
     }
 }
 
-/// Reads the client's requests; creates, cancels and reports progress of watchers.
+/// Reads the client's requests; creates, cancels and reports progress of watchers. Ends
+/// with the client's requests or once the response stream is gone (e.g. ended by the
+/// server because the member lost its leader).
 async fn serve_stream(ctx: StreamCtx, mut input: Streaming<WatchRequest>) {
     let mut watchers: HashMap<i64, JoinHandle<()>> = HashMap::new();
     let mut next_id = 0i64;
-    while let Some(Ok(req)) = input.next().await {
+    loop {
+        let req = tokio::select! {
+            req = input.next() => req,
+            () = ctx.out.closed() => break,
+        };
+        let Some(Ok(req)) = req else { break };
         let current = || ctx.backend.revisions().0;
         match req.request_union {
             Some(RequestUnion::CreateRequest(c)) => {

@@ -1,6 +1,8 @@
 //! The types the node exchanges with the server: committed entries, the state machine
 //! ([`Applier`]), the network ([`Transport`]) and status snapshots.
 
+use std::time::Instant;
+
 /// A committed normal entry with a non-empty payload, handed to the [`Applier`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Committed {
@@ -126,6 +128,47 @@ pub struct RaftStatus {
     pub progress: Vec<PeerProgress>,
 }
 
+/// This member's view of the leader over time: what etcd's server keeps to explain a
+/// timed-out proposal (`leadElectedTime`, `parseProposeCtxErr`), to fail linearizable reads
+/// waiting across a leader change (`ErrLeaderChanged`) and to end client streams that
+/// require a leader (`monitorLeader`). Updated at the end of every loop iteration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaderInfo {
+    /// The leader this member knows of (0: none).
+    pub leader_id: u64,
+    /// When this member last learned of a new leader (one other than the leader it knew
+    /// before, also after a time without any); `None` if it has known none since start.
+    pub elected_at: Option<Instant>,
+    /// Since when this member has known no leader; `None` while it knows one.
+    pub lost_at: Option<Instant>,
+}
+
+impl LeaderInfo {
+    /// The state at start, knowing `leader_id` (0: none) at `now`.
+    pub(crate) fn new(leader_id: u64, now: Instant) -> LeaderInfo {
+        LeaderInfo {
+            leader_id,
+            elected_at: (leader_id != 0).then_some(now),
+            lost_at: (leader_id == 0).then_some(now),
+        }
+    }
+
+    /// Records that the member knows `leader_id` at `now`; true if that is a change.
+    pub(crate) fn observe(&mut self, leader_id: u64, now: Instant) -> bool {
+        if leader_id == self.leader_id {
+            return false;
+        }
+        if leader_id == 0 {
+            self.lost_at = Some(now);
+        } else {
+            self.elected_at = Some(now);
+            self.lost_at = None;
+        }
+        self.leader_id = leader_id;
+        true
+    }
+}
+
 /// How far a member's log matches the leader's, as the leader sees it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PeerProgress {
@@ -159,4 +202,34 @@ pub struct RaftStats {
     pub segments_purged: u64,
     /// Snapshots from the leader restored into the state machine.
     pub snapshots_restored: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn leader_info_records_elections_and_losses() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut l = LeaderInfo::new(0, t0);
+        assert_eq!((l.elected_at, l.lost_at), (None, Some(t0)));
+        assert!(!l.observe(0, at(1)), "still no leader: no change");
+        assert!(l.observe(7, at(2)));
+        assert_eq!(
+            (l.leader_id, l.elected_at, l.lost_at),
+            (7, Some(at(2)), None)
+        );
+        assert!(!l.observe(7, at(3)));
+        assert!(l.observe(0, at(4)));
+        assert_eq!((l.elected_at, l.lost_at), (Some(at(2)), Some(at(4))));
+        // The same leader again after a time without one is a new election.
+        assert!(l.observe(7, at(5)));
+        assert_eq!((l.elected_at, l.lost_at), (Some(at(5)), None));
+        assert!(l.observe(9, at(6)));
+        assert_eq!(l.elected_at, Some(at(6)));
+        assert_eq!(LeaderInfo::new(3, t0).elected_at, Some(t0));
+    }
 }

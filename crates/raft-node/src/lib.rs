@@ -98,8 +98,8 @@ mod transport;
 mod worker;
 
 pub use api::{
-    Applier, Committed, MemberChange, MembershipChange, NoTransport, PeerProgress, RaftStats,
-    RaftStatus, SnapshotMeta, Transport,
+    Applier, Committed, LeaderInfo, MemberChange, MembershipChange, NoTransport, PeerProgress,
+    RaftStats, RaftStatus, SnapshotMeta, Transport,
 };
 pub use config::RaftConfig;
 pub use error::RaftError;

@@ -13,7 +13,9 @@ use crate::boot::{boot, status_of};
 use crate::membership::to_conf_change;
 use crate::shared::{Request, Shared};
 use crate::worker::Worker;
-use crate::{Applier, MemberChange, RaftConfig, RaftError, RaftStats, RaftStatus, Transport};
+use crate::{
+    Applier, LeaderInfo, MemberChange, RaftConfig, RaftError, RaftStats, RaftStatus, Transport,
+};
 
 /// Handle to a running raft member. Clones share the same node; `Send + Sync`.
 #[derive(Clone)]
@@ -170,6 +172,16 @@ impl RaftNode {
     /// The node's raft state as of its last loop iteration.
     pub fn status(&self) -> RaftStatus {
         self.inner.link.shared.status.lock().clone()
+    }
+
+    /// Who leads as of the node's last loop iteration, and since when.
+    pub fn leader(&self) -> LeaderInfo {
+        *self.inner.link.shared.leader.borrow()
+    }
+
+    /// Notified whenever the leader this member knows of changes (see [`LeaderInfo`]).
+    pub fn subscribe_leader(&self) -> watch::Receiver<LeaderInfo> {
+        self.inner.link.shared.leader.subscribe()
     }
 
     /// Work counters (Readies, WAL appends and syncs, applied entries, compactions).

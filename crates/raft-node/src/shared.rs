@@ -1,13 +1,14 @@
 //! State shared between the [`crate::RaftNode`] handles and the node thread.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use parking_lot::Mutex;
 use raft::eraftpb::{ConfChange, Message};
 use tokio::sync::watch;
 
 use crate::read::ReadWaiter;
-use crate::{RaftStats, RaftStatus};
+use crate::{LeaderInfo, RaftStats, RaftStatus};
 
 /// What the handles send to the node thread.
 pub(crate) enum Request {
@@ -33,6 +34,8 @@ pub(crate) enum Request {
 pub(crate) struct Shared {
     pub status: Mutex<RaftStatus>,
     pub applied: watch::Sender<u64>,
+    /// Who leads, and since when (changes only when the leader does).
+    pub leader: watch::Sender<LeaderInfo>,
     pub stopped: AtomicBool,
     /// Turns true once the node has stopped (for async waiters).
     pub stopped_watch: watch::Sender<bool>,
@@ -42,9 +45,11 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new(status: RaftStatus) -> Shared {
         let (applied, _) = watch::channel(status.applied_index);
+        let (leader, _) = watch::channel(LeaderInfo::new(status.leader_id, Instant::now()));
         Shared {
             status: Mutex::new(status),
             applied,
+            leader,
             stopped: AtomicBool::new(false),
             stopped_watch: watch::channel(false).0,
             counters: Counters::default(),
@@ -63,7 +68,11 @@ impl Shared {
     /// Publishes the state at the end of a loop iteration.
     pub(crate) fn publish(&self, status: RaftStatus) {
         let applied = status.applied_index;
+        let leader_id = status.leader_id;
         *self.status.lock() = status;
+        let now = Instant::now();
+        self.leader
+            .send_if_modified(|leader| leader.observe(leader_id, now));
         self.applied.send_if_modified(|current| {
             let changed = *current != applied;
             *current = applied;

@@ -52,6 +52,8 @@ pub struct EtcdBackend {
     pub watch_progress_notify_interval: Duration,
     /// etcd's request timeout: 5 s + 2 x election timeout.
     pub request_timeout: Duration,
+    /// One raft election timeout (`--election-timeout`).
+    pub election_timeout: Duration,
 }
 
 pub(crate) fn raft_err(e: RaftError) -> EtcdError {
@@ -89,55 +91,72 @@ impl EtcdBackend {
             return Err(EtcdError::RequestTooLarge);
         }
         let rx = self.wait.register(id);
-        self.submit(id, || self.raft.propose(data.clone())).await?;
-        self.await_applied(id, rx).await
+        self.submit_and_wait(id, rx, || self.raft.propose(data.clone()))
+            .await
     }
 
-    /// Hands a proposal to raft. While no leader is known (an election is running) it
-    /// waits, as etcd's proposals do, and gives up with etcd's leader-failure timeout.
-    pub(crate) async fn submit(
+    /// Hands proposal `id` (registered in `self.wait` as `rx`) to raft with `propose` and
+    /// waits until it is applied, within one request timeout as etcd's
+    /// `processInternalRaftRequestOnce`. While no leader is known (an election is running)
+    /// the proposal waits for one; if none comes in time it fails as etcd's does, with Go's
+    /// `context deadline exceeded`, since raft never took it. A proposal raft took but
+    /// did not apply in time fails with the error etcd's `parseProposeCtxErr` picks.
+    pub(crate) async fn submit_and_wait(
         &self,
         id: u64,
+        rx: oneshot::Receiver<ApplyResult>,
         propose: impl Fn() -> std::result::Result<(), RaftError>,
-    ) -> Result<()> {
-        let deadline = Instant::now() + self.request_timeout;
+    ) -> Result<Applied> {
+        let start = Instant::now();
+        let deadline = start + self.request_timeout;
         loop {
             match propose() {
-                Ok(()) => return Ok(()),
+                Ok(()) => break,
                 Err(RaftError::NotLeader) if Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                 }
                 Err(e) => {
                     self.wait.cancel(id);
                     return Err(match e {
-                        RaftError::NotLeader => EtcdError::TimeoutDueToLeaderFail,
+                        RaftError::NotLeader => EtcdError::DeadlineExceeded,
                         other => raft_err(other),
                     });
                 }
             }
         }
-    }
-
-    /// Waits for request `id` to be applied (etcd's request timeout).
-    pub(crate) async fn await_applied(
-        &self,
-        id: u64,
-        rx: oneshot::Receiver<ApplyResult>,
-    ) -> Result<Applied> {
-        match tokio::time::timeout(self.request_timeout, rx).await {
+        match tokio::time::timeout_at(deadline.into(), rx).await {
             Ok(Ok(res)) => res,
             Ok(Err(_)) => Err(EtcdError::Stopped),
             Err(_) => {
                 self.wait.cancel(id);
-                Err(EtcdError::Timeout)
+                Err(self.proposal_timeout_error(start))
             }
+        }
+    }
+
+    /// etcd's `parseProposeCtxErr` for a proposal made at `start` that timed out: one made
+    /// within two election timeouts before a new leader was elected was probably lost with
+    /// the previous leader; any other is a plain timeout. (etcd also says "possibly due to
+    /// connection lost" when the leader lost touch with a quorum, or this member with the
+    /// leader, since `start`; peer connectivity is not tracked here, so that case is a
+    /// plain timeout too.)
+    fn proposal_timeout_error(&self, start: Instant) -> EtcdError {
+        let elected = self.raft.leader().elected_at;
+        let leader_failed = elected.is_some_and(|elected| {
+            let lost = elected.checked_sub(2 * self.election_timeout);
+            start < elected && lost.is_none_or(|lost| start > lost)
+        });
+        if leader_failed {
+            EtcdError::TimeoutDueToLeaderFail
+        } else {
+            EtcdError::Timeout
         }
     }
 
     /// Linearizable read barrier: wait until the raft read index is applied locally.
     async fn read_barrier(&self) -> Result<()> {
         let wait = async {
-            let index = self.raft.read_index().await.map_err(raft_err)?;
+            let index = self.read_index().await?;
             let mut applied = self.raft.subscribe_applied();
             while *applied.borrow_and_update() < index {
                 applied.changed().await.map_err(|_| EtcdError::Stopped)?;
@@ -147,6 +166,20 @@ impl EtcdBackend {
         tokio::time::timeout(self.request_timeout, wait)
             .await
             .unwrap_or(Err(EtcdError::Timeout))
+    }
+
+    /// raft's read index. As etcd's `linearizableReadLoop`, a new leader elected while
+    /// waiting for it fails the read with `etcdserver: leader changed` (clients retry).
+    async fn read_index(&self) -> Result<u64> {
+        let mut leader = self.raft.subscribe_leader();
+        let elected = leader.borrow_and_update().elected_at;
+        tokio::select! {
+            index = self.raft.read_index() => index.map_err(raft_err),
+            changed = leader.wait_for(|l| l.elected_at != elected) => match changed {
+                Ok(_) => Err(EtcdError::LeaderChanged),
+                Err(_) => Err(EtcdError::Stopped),
+            },
+        }
     }
 
     pub(crate) fn is_learner(&self) -> bool {
@@ -420,6 +453,18 @@ impl Backend for EtcdBackend {
 
     fn is_learner(&self) -> bool {
         EtcdBackend::is_learner(self)
+    }
+
+    fn leader_lost_since(&self) -> Option<Instant> {
+        self.raft.leader().lost_at
+    }
+
+    fn has_leader(&self) -> bool {
+        self.raft.leader().leader_id != 0
+    }
+
+    fn election_timeout(&self) -> Duration {
+        self.election_timeout
     }
 
     fn watch_progress_notify_interval(&self) -> Duration {

@@ -141,6 +141,7 @@ impl Member {
             strict_reconfig_check: cfg.strict_reconfig_check,
             watch_progress_notify_interval: cfg.watch_progress_notify_interval,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
+            election_timeout: cfg.election_timeout,
         });
 
         let (shutdown, _) = watch::channel(false);

@@ -121,9 +121,12 @@ impl EtcdBackend {
         };
         let rx = self.wait.register(id);
         let ctx = ctx.encode_to_vec();
-        self.submit(id, || self.raft.propose_member_change(change, ctx.clone()))
+        let applied = self
+            .submit_and_wait(id, rx, || {
+                self.raft.propose_member_change(change, ctx.clone())
+            })
             .await?;
-        match self.await_applied(id, rx).await? {
+        match applied {
             Applied::Members(m) => Ok(m),
             _ => Err(EtcdError::Other(
                 "etcdserver: unexpected membership result".into(),

@@ -26,6 +26,8 @@ use crate::printer::{event_type, Printer};
 const EXIT_INTERRUPTED: i32 = 5;
 /// clientv3's `InvalidWatchID`: progress answers for the whole stream carry it.
 const INVALID_WATCH_ID: i64 = -1;
+/// `rpctypes.ErrNoLeader`: the server ended a stream opened with `hasleader`.
+const NO_LEADER: &str = "etcdserver: no leader";
 /// Pause before retrying to open the stream while the connection is down.
 const RECONNECT_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -284,6 +286,12 @@ impl<'a> Watcher<'a> {
         };
         let resp = match stream.message().await {
             Ok(Some(resp)) => resp,
+            // clientv3 does not retry a stream the server ended for lack of a leader: every
+            // watch gets a canceled response carrying the error.
+            Err(status) if status.message() == NO_LEADER => {
+                self.close_all(&status)?;
+                return Ok(false);
+            }
             // The stream is gone: every watch channel closes.
             Ok(None) | Err(_) => return Ok(false),
         };
@@ -310,6 +318,27 @@ impl<'a> Watcher<'a> {
             return Ok(!self.live.is_empty() || !self.pending.is_empty());
         }
         Ok(true)
+    }
+
+    /// clientv3's `closeSubstream` with a close error: every watch, created or not, gets
+    /// `WatchResponse{Canceled: true, closeErr}`, which `printWatchCh` reports. The stream
+    /// is dropped: a later watch opens a new one.
+    fn close_all(&mut self, status: &tonic::Status) -> Result<(), Exit> {
+        self.stream = None;
+        self.tx = None;
+        let err = client::Error::Status(status.clone()).to_string();
+        let canceled = WatchResponse {
+            canceled: true,
+            ..Default::default()
+        };
+        let watches = self.live.len() + self.pending.len();
+        self.live.clear();
+        self.pending.clear();
+        for _ in 0..watches {
+            out::stderr(format!("watch was canceled ({err})\n"));
+            self.printer.watch(&canceled)?;
+        }
+        Ok(())
     }
 }
 

@@ -190,12 +190,18 @@ fn event(e: &Event) -> String {
         .finish()
 }
 
-/// clientv3's `WatchResponse` (no json tags: Go field names, nothing omitted).
+/// clientv3's `WatchResponse` (no json tags: Go field names, nothing omitted; no events is
+/// a nil slice, `null`).
 pub fn watch(r: &WatchResponse) -> String {
     let events: Vec<String> = r.events.iter().map(event).collect();
+    let events = if events.is_empty() {
+        "null".to_string()
+    } else {
+        array(&events)
+    };
     Obj::new()
         .raw("Header", &header(&r.header.unwrap_or_default()))
-        .raw("Events", &array(&events))
+        .raw("Events", &events)
         .raw("CompactRevision", &r.compact_revision.to_string())
         .bool("Canceled", r.canceled)
         .bool("Created", r.created)

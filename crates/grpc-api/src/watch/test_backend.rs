@@ -1,9 +1,10 @@
-//! An in-memory [`Backend`] for the watch tests: the test publishes event batches (each a
-//! new revision) and sets the progress interval; KV and lease calls are not served.
+//! An in-memory [`Backend`] for the watch and leader tests: the test publishes event
+//! batches (each a new revision), sets the progress interval and says whether the member
+//! knows a leader; KV and lease calls are not served.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use etcd_proto::etcdserverpb::{
     CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse,
@@ -20,12 +21,16 @@ use crate::errors::EtcdError;
 
 pub const CLUSTER_ID: u64 = 0xc1;
 pub const MEMBER_ID: u64 = 0x3e;
+/// The test member's election timeout.
+pub const ELECTION_TIMEOUT: Duration = Duration::from_millis(100);
 
 pub struct TestBackend {
     revision: AtomicI64,
     history: Mutex<Vec<Event>>,
     events: broadcast::Sender<Arc<EventBatch>>,
     progress_interval: Duration,
+    /// Since when the member has known no leader (`None`: it knows one).
+    leader_lost: Mutex<Option<Instant>>,
 }
 
 impl TestBackend {
@@ -36,7 +41,13 @@ impl TestBackend {
             history: Mutex::new(Vec::new()),
             events: broadcast::channel(1024).0,
             progress_interval,
+            leader_lost: Mutex::new(None),
         })
+    }
+
+    /// The member knows a leader (`true`) or has just lost it.
+    pub fn set_leader(&self, known: bool) {
+        *self.leader_lost.lock().expect("leader lock") = (!known).then(Instant::now);
     }
 
     /// Applies one revision that puts each `(key, value)`; returns the new revision.
@@ -156,5 +167,13 @@ impl Backend for TestBackend {
 
     fn watch_progress_notify_interval(&self) -> Duration {
         self.progress_interval
+    }
+
+    fn leader_lost_since(&self) -> Option<Instant> {
+        *self.leader_lost.lock().expect("leader lock")
+    }
+
+    fn election_timeout(&self) -> Duration {
+        ELECTION_TIMEOUT
     }
 }
