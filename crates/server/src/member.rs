@@ -205,6 +205,14 @@ impl Member {
         &self.client_addrs
     }
 
+    /// The client URLs this member serves on (`http://` + each bound address).
+    pub fn client_urls(&self) -> Vec<String> {
+        self.client_addrs
+            .iter()
+            .map(|a| format!("http://{a}"))
+            .collect()
+    }
+
     pub fn member_id(&self) -> u64 {
         self.backend.member_id
     }
