@@ -36,7 +36,6 @@ pub const INERT_FLAGS: &[&str] = &[
     "proxy-read-timeout",
     "client-crl-file",
     "client-cert-allowed-hostname",
-    "peer-client-cert-auth",
     "peer-crl-file",
     "peer-cert-allowed-cn",
     "peer-cert-allowed-hostname",
@@ -68,8 +67,8 @@ pub const INERT_FLAGS: &[&str] = &[
     "host-whitelist",
 ];
 
-/// Security flags: accepted, but TLS/auth arrive with the security issue; using https URLs
-/// fails at start with a clear error rather than serving plaintext.
+/// TLS flags we act on (`server::tls`), registered like the inert ones; read with
+/// [`value`] and [`is_true`].
 pub const TLS_FLAGS: &[&str] = &[
     "cert-file",
     "key-file",
@@ -79,6 +78,7 @@ pub const TLS_FLAGS: &[&str] = &[
     "peer-cert-file",
     "peer-key-file",
     "peer-trusted-ca-file",
+    "peer-client-cert-auth",
     "peer-auto-tls",
 ];
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::ArgMatches;
+use server::tls::TlsInfo;
 use server::{Config, Member};
 
 fn urls(s: &str) -> Vec<String> {
@@ -75,7 +76,24 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
     cfg.watch_progress_notify_interval = goduration::parse_std(interval).map_err(|e| {
         anyhow::anyhow!("invalid value {interval:?} for flag --experimental-watch-progress-notify-interval: {e}")
     })?;
+    cfg.client_tls = tls_info(m, "");
+    cfg.peer_tls = tls_info(m, "peer-");
     Ok(cfg)
+}
+
+/// One side's TLS flags (`prefix` is `""` for clients, `"peer-"` for peers).
+fn tls_info(m: &ArgMatches, prefix: &str) -> TlsInfo {
+    let path = |flag: &str| {
+        let v = flags::value(m, &format!("{prefix}{flag}"));
+        (!v.is_empty()).then(|| PathBuf::from(v))
+    };
+    TlsInfo {
+        cert_file: path("cert-file"),
+        key_file: path("key-file"),
+        trusted_ca_file: path("trusted-ca-file"),
+        client_cert_auth: flags::is_true(m, &format!("{prefix}client-cert-auth")),
+        auto_tls: flags::is_true(m, &format!("{prefix}auto-tls")),
+    }
 }
 
 fn init_logging(level: &str) {
@@ -114,11 +132,6 @@ fn main() -> anyhow::Result<()> {
     for f in flags::set_flags(&m, flags::INERT_FLAGS) {
         tracing::warn!(
             "flag --{f} is accepted for compatibility but has no effect in this version"
-        );
-    }
-    for f in flags::set_flags(&m, flags::TLS_FLAGS) {
-        tracing::warn!(
-            "flag --{f} is accepted but TLS is not supported yet; https URLs will be refused"
         );
     }
     let cfg = config_from(&m)?;

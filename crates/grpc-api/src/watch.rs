@@ -1,6 +1,7 @@
 //! The `etcdserverpb.Watch` service: one bidirectional stream carries many watchers.
 //!
-//! Each watcher is a task (see [`watcher`]) that first subscribes to live changes, then
+//! Each watcher is a task (see [`watcher`]) that first subscribes to live changes (through
+//! the service's [`hub`], which wakes it only for writes to its key or range), then
 //! replays history from its start revision up to the current revision, then follows the
 //! live feed, skipping what it already sent: events arrive in revision order, never
 //! duplicated or skipped. A watcher that falls behind the live feed (a slow client) re-reads
@@ -20,6 +21,7 @@
 //! (clients reassemble fragments assuming they are not).
 
 mod fragment;
+mod hub;
 mod watcher;
 
 #[cfg(test)]
@@ -41,6 +43,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::backend::Backend;
 use crate::{leader, GRPC_OVERHEAD_BYTES};
+use hub::Hub;
 use watcher::Watcher;
 
 /// clientv3's `InvalidWatchID`: the ID of responses that belong to no single watcher.
@@ -48,6 +51,7 @@ pub const INVALID_WATCH_ID: i64 = -1;
 
 pub struct WatchService {
     backend: Arc<dyn Backend>,
+    hub: Arc<Hub>,
     max_response_bytes: usize,
 }
 
@@ -56,6 +60,7 @@ impl WatchService {
     /// that asked for `fragment` are split at that size plus the gRPC overhead.
     pub fn new(backend: Arc<dyn Backend>, max_request_bytes: usize) -> Self {
         Self {
+            hub: Arc::new(Hub::new(backend.clone())),
             backend,
             max_response_bytes: max_request_bytes.saturating_add(GRPC_OVERHEAD_BYTES),
         }
@@ -70,6 +75,7 @@ type WatchStream = BoxStream<'static, Result<WatchResponse, Status>>;
 #[derive(Clone)]
 struct StreamCtx {
     backend: Arc<dyn Backend>,
+    hub: Arc<Hub>,
     out: Out,
     max_response_bytes: usize,
 }
@@ -117,6 +123,7 @@ impl Watch for WatchService {
         let (out, rx) = mpsc::channel(256);
         let ctx = StreamCtx {
             backend: self.backend.clone(),
+            hub: self.hub.clone(),
             out,
             max_response_bytes: self.max_response_bytes,
         };

@@ -104,4 +104,6 @@ pub use api::{
 pub use config::RaftConfig;
 pub use error::RaftError;
 pub use node::RaftNode;
-pub use transport::{raft_service, PeerTransport, RaftService, SnapshotSource};
+pub use transport::{
+    peer_endpoint, raft_service, PeerEndpoint, PeerTls, PeerTransport, RaftService, SnapshotSource,
+};

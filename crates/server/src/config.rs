@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use thiserror::Error;
 
+use crate::tls::TlsInfo;
+
 #[derive(Debug, Error)]
 pub enum ConfigError {
     #[error("invalid URL {0:?}: {1}")]
@@ -46,6 +48,10 @@ pub struct Config {
     pub strict_reconfig_check: bool,
     /// `--experimental-watch-progress-notify-interval` (10 m).
     pub watch_progress_notify_interval: Duration,
+    /// TLS of the client listeners (`--cert-file`, `--key-file`, ...).
+    pub client_tls: TlsInfo,
+    /// TLS of the peer listeners and of connections to peers (`--peer-cert-file`, ...).
+    pub peer_tls: TlsInfo,
 }
 
 impl Config {
@@ -71,6 +77,8 @@ impl Config {
             wal_sync: true,
             strict_reconfig_check: true,
             watch_progress_notify_interval: Duration::from_secs(600),
+            client_tls: TlsInfo::default(),
+            peer_tls: TlsInfo::default(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`cluster`]: the membership as the applied log defines it; `membership` the
 //!   reconfiguration RPCs with etcd's safety checks; [`peer`] the member-to-member
 //!   requests besides raft traffic (join lookup, forwarding to the leader).
+//! - [`tls`]: rustls server configs for `https://` client and peer URLs.
 
 pub mod applier;
 pub mod backend;
@@ -23,6 +24,7 @@ pub mod leases;
 pub mod member;
 mod membership;
 pub mod peer;
+pub mod tls;
 pub mod wait;
 
 pub use config::Config;

@@ -1,6 +1,7 @@
 //! `Member::start`: opens the data dir, the MVCC store and the raft node, serves the peer
 //! protocol on every `--listen-peer-urls` address and, once the member is part of a cluster
 //! with a leader, the gRPC API on every `--listen-client-urls` address until stopped.
+//! `https://` URLs are served over TLS ([`crate::tls`]), `http://` ones in plaintext.
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -9,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use mvcc::{Engine, RocksEngine, Store};
-use raft_node::{PeerTransport, RaftConfig, RaftNode, SnapshotSource};
+use raft_node::{PeerTls, PeerTransport, RaftConfig, RaftNode, SnapshotSource};
+use rustls::ServerConfig;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 
@@ -28,6 +30,7 @@ use crate::config::{parse_url, Config};
 use crate::identity::Identity;
 use crate::leases;
 use crate::peer;
+use crate::tls::{self, Side};
 use crate::wait::{IdGenerator, Wait};
 
 /// A running member. Dropping it without [`Member::stop`] leaves durability intact (every
@@ -35,6 +38,7 @@ use crate::wait::{IdGenerator, Wait};
 pub struct Member {
     backend: Arc<EtcdBackend>,
     client_addrs: Vec<SocketAddr>,
+    client_urls: Vec<String>,
     shutdown: watch::Sender<bool>,
     client_servers: Vec<Server>,
     peer_servers: Vec<Server>,
@@ -47,6 +51,13 @@ impl Member {
     /// then serves clients.
     pub async fn start(cfg: Config) -> anyhow::Result<Member> {
         let initial = cfg.initial_members()?;
+        let client_tls =
+            tls::server_config(&cfg.client_tls, Side::Client, &cfg.listen_client_urls)?;
+        let peer_server_tls = tls::server_config(&cfg.peer_tls, Side::Peer, &cfg.listen_peer_urls)?;
+        let peer_tls = tls::peer_client(&cfg.peer_tls)?;
+        if peer_server_tls.is_some() && peer_tls.is_none() && initial.len() > 1 {
+            tracing::warn!("https peer URLs without --peer-cert-file, --peer-key-file and --peer-trusted-ca-file (--peer-auto-tls): connections to other members will fail");
+        }
         let member_dir = cfg.data_dir.join("member");
         std::fs::create_dir_all(&member_dir)
             .with_context(|| format!("cannot create data dir {}", member_dir.display()))?;
@@ -63,7 +74,7 @@ impl Member {
             RocksEngine::open(&cfg.kv_dir())
                 .with_context(|| format!("cannot open backend {}", cfg.kv_dir().display()))?,
         );
-        let identity = load_identity(&*engine, &cfg, &initial).await?;
+        let identity = load_identity(&*engine, &cfg, &initial, peer_tls.as_ref()).await?;
         let (member_id, cluster_id) = (identity.member_id, identity.cluster_id);
         tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
         let store = Arc::new(Store::open(engine.clone())?);
@@ -79,6 +90,9 @@ impl Member {
             cluster_id,
             Arc::new(StoreSnapshots(store.clone())),
         );
+        if let Some(peer_tls) = peer_tls {
+            transport.set_tls(peer_tls);
+        }
         let cluster = Arc::new(Cluster::load(
             engine.clone(),
             cluster_id,
@@ -147,19 +161,18 @@ impl Member {
         let (shutdown, _) = watch::channel(false);
         let mut peer_servers = Vec::new();
         for url in &cfg.listen_peer_urls {
-            if parse_url(url)?.scheme == "https" && backend.cluster.members().len() <= 1 {
-                // Peer TLS arrives with the security issue; a lone member has no peers.
-                tracing::warn!("peer TLS is not supported yet: not listening on {url} (a single-member cluster needs no peer listener)");
-                continue;
-            }
-            let listener = bind(url).await?;
-            tracing::info!("listening for peers on {}", listener.local_addr()?);
+            let (listener, tls) = bind(url, peer_server_tls.as_ref()).await?;
+            tracing::info!(
+                tls = tls.is_some(),
+                "listening for peers on {}",
+                listener.local_addr()?
+            );
             let routes = tonic::service::Routes::new(raft_node::raft_service(
                 raft.clone(),
                 transport.clone(),
             ))
             .add_service(peer::cluster_service(backend.clone()));
-            peer_servers.push(serve(routes, listener, shutdown.subscribe()));
+            peer_servers.push(serve(routes, listener, tls, shutdown.subscribe()));
         }
         wait_for_leader(&raft, &transport).await?;
         publish(&backend, &cfg).await?;
@@ -167,21 +180,29 @@ impl Member {
 
         leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
         let mut client_addrs = Vec::new();
+        let mut client_urls = Vec::new();
         let mut client_servers = Vec::new();
         for url in &cfg.listen_client_urls {
-            let listener = bind(url).await?;
+            let (listener, tls) = bind(url, client_tls.as_ref()).await?;
             let addr = listener.local_addr()?;
             client_addrs.push(addr);
+            if tls.is_some() {
+                client_urls.push(format!("https://{addr}"));
+                tracing::info!("serving client requests over TLS on {addr}");
+            } else {
+                client_urls.push(format!("http://{addr}"));
+                tracing::warn!(
+                    "serving insecure client requests on {addr}, this is strongly discouraged!"
+                );
+            }
             let routes = grpc_api::router(backend.clone(), cfg.max_request_bytes);
-            client_servers.push(serve(routes, listener, shutdown.subscribe()));
-            tracing::warn!(
-                "serving insecure client requests on {addr}, this is strongly discouraged!"
-            );
+            client_servers.push(serve(routes, listener, tls, shutdown.subscribe()));
         }
         tracing::info!("ready to serve client requests");
         Ok(Member {
             backend,
             client_addrs,
+            client_urls,
             shutdown,
             client_servers,
             peer_servers,
@@ -205,12 +226,10 @@ impl Member {
         &self.client_addrs
     }
 
-    /// The client URLs this member serves on (`http://` + each bound address).
+    /// The client URLs this member serves on (`http://` or `https://` + each bound
+    /// address).
     pub fn client_urls(&self) -> Vec<String> {
-        self.client_addrs
-            .iter()
-            .map(|a| format!("http://{a}"))
-            .collect()
+        self.client_urls.clone()
     }
 
     pub fn member_id(&self) -> u64 {
@@ -295,6 +314,7 @@ async fn load_identity(
     engine: &dyn Engine,
     cfg: &Config,
     initial: &[(String, Vec<String>)],
+    peer_tls: Option<&PeerTls>,
 ) -> anyhow::Result<Identity> {
     if let Some(id) = Identity::load(engine)? {
         tracing::info!("data dir already initialized: ignoring --initial-cluster flags");
@@ -308,37 +328,51 @@ async fn load_identity(
         .filter(|(name, _)| *name != cfg.name)
         .flat_map(|(_, urls)| urls.clone())
         .collect();
-    let remote = peer::fetch_cluster(&others, Duration::from_secs(10)).await?;
+    let remote = peer::fetch_cluster(&others, peer_tls, Duration::from_secs(10)).await?;
     Identity::bootstrap(engine, cfg, Some(remote))
 }
 
-async fn bind(url: &str) -> anyhow::Result<TcpListener> {
+/// Listens on `url`; an `https://` URL comes with its TLS config (`tls`, which
+/// [`tls::server_config`] made sure exists when the URLs ask for it).
+async fn bind(
+    url: &str,
+    tls: Option<&Arc<ServerConfig>>,
+) -> anyhow::Result<(TcpListener, Option<Arc<ServerConfig>>)> {
     let u = parse_url(url)?;
-    if u.scheme != "http" {
-        bail!(
-            "{url}: only http:// URLs are supported so far (TLS arrives with the security issue)"
-        );
-    }
-    TcpListener::bind(&u.host_port)
+    let tls = match u.scheme.as_str() {
+        "http" => None,
+        "https" => Some(
+            tls.cloned()
+                .with_context(|| format!("{url}: no TLS certificate configured"))?,
+        ),
+        _ => bail!("{url}: only http:// and https:// URLs are supported"),
+    };
+    let listener = TcpListener::bind(&u.host_port)
         .await
-        .with_context(|| format!("cannot listen on {url}"))
+        .with_context(|| format!("cannot listen on {url}"))?;
+    Ok((listener, tls))
 }
 
+/// Serves `routes` on `listener` (over TLS with `tls`) until `stop` turns true.
 fn serve(
     routes: tonic::service::Routes,
     listener: TcpListener,
+    tls: Option<Arc<ServerConfig>>,
     mut stop: watch::Receiver<bool>,
-) -> JoinHandle<Result<(), tonic::transport::Error>> {
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_routes(routes)
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                },
-            ),
-    )
+) -> Server {
+    let stopped = async move {
+        let _ = stop.wait_for(|s| *s).await;
+    };
+    let server = tonic::transport::Server::builder().add_routes(routes);
+    match tls {
+        None => tokio::spawn(server.serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            stopped,
+        )),
+        Some(tls) => {
+            tokio::spawn(server.serve_with_incoming_shutdown(tls::incoming(listener, tls), stopped))
+        }
+    }
 }
 
 /// Raft snapshots carry the whole backend.

@@ -17,7 +17,8 @@ use etcd_proto::peerpb::{LeaseRenewRequest, LeaseRenewResponse, MembersRequest, 
 use grpc_api::backend::Result;
 use grpc_api::{Backend, EtcdError};
 use raft_node::PeerTransport;
-use tonic::transport::{Channel, Endpoint};
+use raft_node::{peer_endpoint, PeerTls};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::backend::EtcdBackend;
@@ -87,11 +88,12 @@ impl PeerCluster for PeerApi {
     }
 }
 
-fn channel(url: &str) -> std::result::Result<Channel, String> {
-    let ep = Endpoint::from_shared(url.to_string()).map_err(|e| e.to_string())?;
-    Ok(ep
-        .connect_timeout(Duration::from_secs(1))
-        .timeout(FORWARD_TIMEOUT)
+fn channel(url: &str, tls: Option<&PeerTls>) -> std::result::Result<Channel, String> {
+    Ok(peer_endpoint(url, tls)?
+        .configure(|e| {
+            e.connect_timeout(Duration::from_secs(1))
+                .timeout(FORWARD_TIMEOUT)
+        })
         .connect_lazy())
 }
 
@@ -106,7 +108,7 @@ fn leader_client(backend: &EtcdBackend, leader: u64) -> Result<ClusterClient<Cha
         .member(leader)
         .and_then(|m| m.peer_ur_ls.into_iter().next())
         .ok_or(EtcdError::NoLeader)?;
-    channel(&url)
+    channel(&url, backend.peers.tls().as_ref())
         .map(ClusterClient::new)
         .map_err(EtcdError::Other)
 }
@@ -162,12 +164,16 @@ pub(crate) async fn forward_promote(
 
 /// `--initial-cluster-state existing`: asks the other members listed in
 /// `--initial-cluster` for the cluster ID and membership, for up to `limit`.
-pub async fn fetch_cluster(urls: &[String], limit: Duration) -> anyhow::Result<(u64, Vec<Member>)> {
+pub async fn fetch_cluster(
+    urls: &[String],
+    tls: Option<&PeerTls>,
+    limit: Duration,
+) -> anyhow::Result<(u64, Vec<Member>)> {
     let deadline = Instant::now() + limit;
     let mut last_err = String::from("no peer URLs to ask");
     loop {
         for url in urls {
-            let Ok(ch) = channel(url) else {
+            let Ok(ch) = channel(url, tls) else {
                 continue;
             };
             match ClusterClient::new(ch).members(MembersRequest {}).await {

@@ -327,16 +327,12 @@ impl<'a> Watcher<'a> {
         self.stream = None;
         self.tx = None;
         let err = client::Error::Status(status.clone()).to_string();
-        let canceled = WatchResponse {
-            canceled: true,
-            ..Default::default()
-        };
         let watches = self.live.len() + self.pending.len();
         self.live.clear();
         self.pending.clear();
         for _ in 0..watches {
             out::stderr(format!("watch was canceled ({err})\n"));
-            self.printer.watch(&canceled)?;
+            self.printer.watch_closed()?;
         }
         Ok(())
     }

@@ -190,18 +190,23 @@ fn event(e: &Event) -> String {
         .finish()
 }
 
-/// clientv3's `WatchResponse` (no json tags: Go field names, nothing omitted; no events is
-/// a nil slice, `null`).
+/// clientv3's `WatchResponse` (no json tags: Go field names, nothing omitted).
 pub fn watch(r: &WatchResponse) -> String {
     let events: Vec<String> = r.events.iter().map(event).collect();
-    let events = if events.is_empty() {
-        "null".to_string()
-    } else {
-        array(&events)
-    };
+    watch_object(r, &array(&events))
+}
+
+/// The response clientv3 hands a watch whose stream closed with an error
+/// (`WatchResponse{Canceled: true, closeErr}`): unlike a server's, its events are a nil
+/// slice, `null`.
+pub fn watch_closed(r: &WatchResponse) -> String {
+    watch_object(r, "null")
+}
+
+fn watch_object(r: &WatchResponse, events: &str) -> String {
     Obj::new()
         .raw("Header", &header(&r.header.unwrap_or_default()))
-        .raw("Events", &events)
+        .raw("Events", events)
         .raw("CompactRevision", &r.compact_revision.to_string())
         .bool("Canceled", r.canceled)
         .bool("Created", r.created)

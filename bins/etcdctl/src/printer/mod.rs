@@ -263,6 +263,21 @@ impl Printer {
         Ok(())
     }
 
+    /// Prints the response clientv3 hands a watch whose stream closed with an error
+    /// (`WatchResponse{Canceled: true, closeErr}`: a zero header, no events).
+    pub fn watch_closed(&self) -> Result<(), Exit> {
+        let r = WatchResponse {
+            header: Some(ResponseHeader::default()),
+            canceled: true,
+            ..Default::default()
+        };
+        match self.format {
+            Format::Json => json::print(&json::watch_closed(&r)),
+            _ => return self.watch(&r),
+        }
+        Ok(())
+    }
+
     /// Prints a LeaseGrant response.
     pub fn grant(&self, r: &LeaseGrantResponse) -> Result<(), Exit> {
         match self.format {

@@ -1,6 +1,6 @@
 //! Watch service behaviour against an in-memory backend: progress notifications (on a
-//! paused clock, so intervals are exact), the progress request, and fragments, the last two
-//! end to end over gRPC on 127.0.0.1.
+//! paused clock, so intervals are exact), slow watchers catching up from history, the
+//! progress request, and fragments, the last two end to end over gRPC on 127.0.0.1.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::Streaming;
 
+use super::hub::Hub;
 use super::test_backend::{TestBackend, CLUSTER_ID, MEMBER_ID};
 use super::watcher::{effective_progress_interval, Watcher, MIN_PROGRESS_NOTIFY_INTERVAL};
 use super::{StreamCtx, INVALID_WATCH_ID};
@@ -38,6 +39,7 @@ fn spawn_watcher(
     let (out, rx) = mpsc::channel(64);
     let ctx = StreamCtx {
         backend: backend.clone(),
+        hub: Arc::new(Hub::new(backend.clone())),
         out,
         max_response_bytes: usize::MAX,
     };
@@ -134,6 +136,49 @@ async fn future_start_revision_reports_the_store_revision() {
     let r = next(&mut rx).await;
     assert!(is_progress_notify(&r), "{r:?}");
     assert_eq!(revision(&r), 1);
+}
+
+/// A watcher that does not read while `puts` revisions of its key are written (yielding to
+/// other tasks every `yield_every` puts, if set) still gets every event once, in order; a
+/// watcher of another key gets none of them.
+async fn slow_watcher_gets_every_event_once(puts: usize, yield_every: Option<usize>) {
+    let backend = TestBackend::new(INTERVAL);
+    let mut rx = spawn_watcher(&backend, 1, create("a", false));
+    let mut other = spawn_watcher(&backend, 2, create("b", false));
+    assert!(next(&mut rx).await.created);
+    assert!(next(&mut other).await.created);
+    let mut last = 0;
+    for i in 0..puts {
+        last = backend.put(b"a", b"v");
+        if yield_every.is_some_and(|n| i % n == 0) {
+            tokio::task::yield_now().await;
+        }
+    }
+    let mut expected = 2;
+    while expected <= last {
+        let r = next(&mut rx).await;
+        for ev in &r.events {
+            assert_eq!(ev.kv.as_ref().map(|kv| kv.mod_revision), Some(expected));
+            expected += 1;
+        }
+    }
+    tokio::task::yield_now().await;
+    assert!(other.try_recv().is_err(), "no events for another key");
+    assert!(rx.try_recv().is_err(), "nothing after the last event");
+}
+
+/// The hub keeps up (it runs every few puts) but the watcher, blocked on its full output,
+/// overflows its inbox: it re-reads history.
+#[tokio::test]
+async fn watcher_overflowing_its_inbox_catches_up_exactly_once() {
+    slow_watcher_gets_every_event_once(super::hub::INBOX_BATCHES + 100, Some(16)).await;
+}
+
+/// The hub itself falls behind the backend's feed (it never runs during the puts): every
+/// watcher re-reads history.
+#[tokio::test]
+async fn hub_lagging_behind_the_feed_catches_up_exactly_once() {
+    slow_watcher_gets_every_event_once(2000, None).await;
 }
 
 #[test]

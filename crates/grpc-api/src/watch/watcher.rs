@@ -7,12 +7,10 @@ use std::time::Duration;
 use etcd_proto::etcdserverpb::{watch_create_request::FilterType, WatchCreateRequest};
 use etcd_proto::mvccpb::{event::EventType, Event};
 use rand::Rng;
-use tokio::sync::broadcast::{
-    self,
-    error::{RecvError, TryRecvError},
-};
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::hub::{KeyRange, Subscription};
 use super::{fragment, StreamCtx};
 use crate::backend::{EventBatch, DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL};
 
@@ -31,8 +29,7 @@ enum Flow {
 
 pub(super) struct Watcher {
     id: i64,
-    key: Vec<u8>,
-    range_end: Vec<u8>,
+    range: KeyRange,
     start: i64,
     no_put: bool,
     no_delete: bool,
@@ -52,8 +49,10 @@ impl Watcher {
             id,
             no_put: has(FilterType::Noput),
             no_delete: has(FilterType::Nodelete),
-            key: c.key,
-            range_end: c.range_end,
+            range: KeyRange {
+                key: c.key,
+                range_end: c.range_end,
+            },
             start: c.start_revision,
             prev_kv: c.prev_kv,
             fragment: c.fragment,
@@ -69,12 +68,7 @@ impl Watcher {
         if (is_put && self.no_put) || (!is_put && self.no_delete) {
             return false;
         }
-        let k = kv.key.as_slice();
-        match self.range_end.as_slice() {
-            [] => k == self.key.as_slice(),
-            [0] => k >= self.key.as_slice(),
-            end => k >= self.key.as_slice() && k < end,
-        }
+        self.range.contains(&kv.key)
     }
 
     /// Sends the events above `self.sent` that match, as one response at `revision`
@@ -152,11 +146,9 @@ impl Watcher {
     /// A progress tick (etcd's `progressIfSync`): first deliver what the live feed already
     /// holds, so only a watcher with nothing pending is synced; then, unless events went out
     /// since the last tick, send an empty response at the revision it has caught up to.
-    async fn on_progress_tick(
-        &mut self,
-        ctx: &StreamCtx,
-        live: &mut broadcast::Receiver<Arc<EventBatch>>,
-    ) -> Flow {
+    async fn on_progress_tick(&mut self, ctx: &StreamCtx, live: &Subscription) -> Flow {
+        // Read before draining: then every batch up to it that concerns us is delivered.
+        let dispatched = live.dispatched();
         loop {
             match live.try_recv() {
                 Ok(b) => {
@@ -172,6 +164,8 @@ impl Watcher {
                 Err(TryRecvError::Closed) => return Flow::Stop,
             }
         }
+        // Batches that did not concern us were not handed to us, but we are synced past them.
+        self.sent = self.sent.max(dispatched);
         if std::mem::take(&mut self.events_since_tick) {
             return Flow::Live;
         }
@@ -185,7 +179,7 @@ impl Watcher {
     }
 
     pub(super) async fn run(mut self, ctx: StreamCtx) {
-        let mut live = ctx.backend.subscribe_events();
+        let live = ctx.hub.subscribe(self.range.clone());
         let (current, compacted) = ctx.backend.revisions();
         if !ctx
             .send(ctx.response(current, self.id, |r| r.created = true))
@@ -213,7 +207,7 @@ impl Watcher {
                 let flow = tokio::select! {
                     biased;
                     msg = live.recv() => self.on_live(&ctx, msg).await,
-                    _ = tick(&mut ticker) => self.on_progress_tick(&ctx, &mut live).await,
+                    _ = tick(&mut ticker) => self.on_progress_tick(&ctx, &live).await,
                 };
                 match flow {
                     Flow::Live => {}

@@ -24,6 +24,7 @@
 
 mod connect;
 mod error;
+mod insecure;
 mod peer;
 mod service;
 mod snapshot;
@@ -42,6 +43,7 @@ use crate::node::NodeLink;
 use crate::{RaftNode, Transport};
 use peer::Peer;
 
+pub use connect::{peer_endpoint, PeerEndpoint, PeerTls};
 pub use service::{raft_service, RaftService};
 pub use snapshot::SnapshotSource;
 
@@ -69,9 +71,15 @@ pub(crate) struct Local {
     closed: watch::Sender<bool>,
     /// Turns true when a peer refuses us as a removed member.
     removed_self: watch::Sender<bool>,
+    /// TLS for `https://` peer URLs.
+    tls: RwLock<Option<PeerTls>>,
 }
 
 impl Local {
+    pub(crate) fn tls(&self) -> Option<PeerTls> {
+        self.tls.read().clone()
+    }
+
     /// A peer refused us because we were removed from the cluster (etcd's peers answer
     /// 410 Gone; the removed member then stops).
     pub(crate) fn removed_by_peer(&self, peer: u64) {
@@ -122,12 +130,24 @@ impl PeerTransport {
                     removed: RwLock::new(HashSet::new()),
                     closed: watch::channel(false).0,
                     removed_self: watch::channel(false).0,
+                    tls: RwLock::new(None),
                 }),
                 runtime: Handle::current(),
                 peers: RwLock::new(HashMap::new()),
                 stopped: AtomicBool::new(false),
             }),
         }
+    }
+
+    /// Connects to `https://` peers with `tls` from the next connection on (without it
+    /// they are refused). Set it before adding peers.
+    pub fn set_tls(&self, tls: PeerTls) {
+        *self.inner.local.tls.write() = Some(tls);
+    }
+
+    /// The TLS settings for `https://` peers, if any.
+    pub fn tls(&self) -> Option<PeerTls> {
+        self.inner.local.tls()
     }
 
     /// Attaches the local node ([`RaftNode::start`] takes the transport, so this comes
@@ -140,7 +160,7 @@ impl PeerTransport {
     }
 
     /// Adds peer `id` with its peer URLs, or replaces the URLs of a known peer (used
-    /// from the next connection on). Only the first URL is used, `http://` only for now.
+    /// from the next connection on). Only the first URL is used (`https://` needs [`PeerTransport::set_tls`]).
     /// Ignored for this member itself, a removed member, or after [`PeerTransport::stop`].
     pub fn add_peer(&self, id: u64, urls: Vec<String>) {
         let local = &self.inner.local;

@@ -67,7 +67,7 @@ async fn transfer(
     let size = data.len();
 
     let url = url.ok_or(TransportError::NoUrl(to))?;
-    let mut client = connect(&url).await?;
+    let mut client = connect(&url, local.tls().as_ref()).await?;
     let chunks = chunks(local.cluster_id, local.id, msg, data);
     client.snapshot(tokio_stream::iter(chunks)).await?;
     Ok((index, size))

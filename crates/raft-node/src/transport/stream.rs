@@ -81,7 +81,8 @@ impl StreamTask {
     async fn session(&mut self) -> Result<(), TransportError> {
         let url = self.urls.borrow().first().cloned();
         let url = url.ok_or(TransportError::NoUrl(self.peer))?;
-        let mut client = connect(&url).await?;
+        let tls = self.local.tls();
+        let mut client = connect(&url, tls.as_ref()).await?;
         let hello = client.stream(tokio_stream::once(self.batch(Vec::new())));
         tokio::time::timeout(HANDSHAKE_TIMEOUT, hello)
             .await

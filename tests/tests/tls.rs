@@ -1,0 +1,376 @@
+//! TLS with etcd's flags, checked with the real etcdctl 3.4: an `https://` client URL
+//! next to an `http://` one, `--client-cert-auth` (a certificate signed by the trusted CA
+//! is required), and a 3-member cluster over `https://` peer URLs where a member whose
+//! peer certificate comes from another CA cannot join. The CAs and certificates are
+//! generated at test time with rcgen.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use integration_tests::{free_port, our_bin, REAL_ETCDCTL};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A CA whose certificate is written to `<dir>/<name>-ca.pem`; it issues leaf certificates.
+struct Ca {
+    dir: PathBuf,
+    name: String,
+    issuer: CertifiedIssuer<'static, KeyPair>,
+}
+
+/// A leaf certificate and its key, as files.
+struct Leaf {
+    cert: String,
+    key: String,
+}
+
+impl Ca {
+    fn new(dir: &Path, name: &str) -> Ca {
+        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, format!("{name} test CA"));
+        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{name}-ca.pem")), issuer.pem()).unwrap();
+        Ca {
+            dir: dir.to_path_buf(),
+            name: name.to_owned(),
+            issuer,
+        }
+    }
+
+    fn path(&self) -> String {
+        path(&self.dir.join(format!("{}-ca.pem", self.name)))
+    }
+
+    /// A certificate for 127.0.0.1 and localhost, usable by servers and clients.
+    fn issue(&self, leaf: &str) -> Leaf {
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, leaf);
+        params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let key = KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        let base = self.dir.join(format!("{}-{leaf}", self.name));
+        let (cert_path, key_path) = (base.with_extension("crt"), base.with_extension("key"));
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        Leaf {
+            cert: path(&cert_path),
+            key: path(&key_path),
+        }
+    }
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Our server process, killed on drop (no readiness wait: cluster members wait for
+/// each other).
+struct Proc {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Proc {
+    fn start(dir: &Path, name: &str, args: &[String]) -> Proc {
+        let log = dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new(our_bin("etcd-server"))
+            .args(["--name", name, "--data-dir", &path(&dir.join(name))])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .expect("start etcd-server");
+        Proc { child, log }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The real etcdctl against `endpoint` with extra global flags, 20 s deadline.
+fn ctl(endpoint: &str, flags: &[&str], args: &[&str]) -> Output {
+    Command::new("timeout")
+        .args(["-s", "KILL", "20", REAL_ETCDCTL])
+        .env("ETCDCTL_API", "3")
+        .arg(format!("--endpoints={endpoint}"))
+        .arg("--dial-timeout=2s")
+        .arg("--command-timeout=5s")
+        .args(flags)
+        .args(args)
+        .output()
+        .expect("run etcdctl")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Retries `endpoint health` until it succeeds (bounded).
+fn wait_healthy(endpoint: &str, flags: &[&str], procs: &[&Proc]) {
+    let start = Instant::now();
+    loop {
+        let out = ctl(endpoint, flags, &["endpoint", "health"]);
+        if out.status.success() {
+            return;
+        }
+        let logs: Vec<String> = procs.iter().map(|p| p.log()).collect();
+        assert!(
+            start.elapsed() < WAIT,
+            "{endpoint} not healthy: {}\nlogs:\n{}",
+            text(&out),
+            logs.join("\n----\n")
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn single_member(dir: &Path, https: u16, http: u16, extra: &[String]) -> Proc {
+    let peer = format!("http://127.0.0.1:{}", free_port());
+    let mut args: Vec<String> = [
+        "--listen-client-urls".to_owned(),
+        format!("https://127.0.0.1:{https},http://127.0.0.1:{http}"),
+        "--advertise-client-urls".to_owned(),
+        format!("https://127.0.0.1:{https}"),
+        "--listen-peer-urls".to_owned(),
+        peer.clone(),
+        "--initial-advertise-peer-urls".to_owned(),
+        peer.clone(),
+        "--initial-cluster".to_owned(),
+        format!("m={peer}"),
+    ]
+    .into();
+    args.extend_from_slice(extra);
+    Proc::start(dir, "m", &args)
+}
+
+#[test]
+fn https_and_http_client_urls_serve_etcdctl() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "main");
+    let server = ca.issue("server");
+    let (https, http) = (free_port(), free_port());
+    let m = single_member(
+        dir.path(),
+        https,
+        http,
+        &[
+            "--cert-file".into(),
+            server.cert.clone(),
+            "--key-file".into(),
+            server.key.clone(),
+        ],
+    );
+    let secure = format!("https://127.0.0.1:{https}");
+    let cacert = format!("--cacert={}", ca.path());
+    wait_healthy(&secure, &[&cacert], &[&m]);
+
+    let health = ctl(&secure, &[&cacert], &["endpoint", "health", "-w", "table"]);
+    assert!(health.status.success(), "{}", text(&health));
+    let table = text(&health);
+    assert!(table.contains(&secure) && table.contains("true"), "{table}");
+
+    let put = ctl(&secure, &[&cacert], &["put", "k", "over-tls"]);
+    assert!(put.status.success(), "{}", text(&put));
+    let get = ctl(&secure, &[&cacert], &["get", "k", "--print-value-only"]);
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "over-tls");
+
+    // The plaintext URL serves the same data.
+    let plain = ctl(
+        &format!("127.0.0.1:{http}"),
+        &[],
+        &["get", "k", "--print-value-only"],
+    );
+    assert_eq!(String::from_utf8_lossy(&plain.stdout).trim(), "over-tls");
+
+    // Without the CA the server certificate is not trusted.
+    let untrusted = ctl(&secure, &[], &["get", "k"]);
+    assert!(!untrusted.status.success(), "{}", text(&untrusted));
+}
+
+#[test]
+fn client_cert_auth_requires_a_certificate_from_the_trusted_ca() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "main");
+    let other = Ca::new(dir.path(), "other");
+    let server = ca.issue("server");
+    let (https, http) = (free_port(), free_port());
+    let m = single_member(
+        dir.path(),
+        https,
+        http,
+        &[
+            "--cert-file".into(),
+            server.cert.clone(),
+            "--key-file".into(),
+            server.key.clone(),
+            "--trusted-ca-file".into(),
+            ca.path(),
+            "--client-cert-auth".into(),
+        ],
+    );
+    let secure = format!("https://127.0.0.1:{https}");
+    let cacert = format!("--cacert={}", ca.path());
+    let client = ca.issue("client");
+    let (cert, key) = (
+        format!("--cert={}", client.cert),
+        format!("--key={}", client.key),
+    );
+    wait_healthy(&secure, &[&cacert, &cert, &key], &[&m]);
+    let put = ctl(&secure, &[&cacert, &cert, &key], &["put", "k", "v"]);
+    assert!(put.status.success(), "{}", text(&put));
+
+    let anonymous = ctl(&secure, &[&cacert], &["get", "k"]);
+    assert!(!anonymous.status.success(), "{}", text(&anonymous));
+
+    let stranger = other.issue("client");
+    let (cert, key) = (
+        format!("--cert={}", stranger.cert),
+        format!("--key={}", stranger.key),
+    );
+    let refused = ctl(&secure, &[&cacert, &cert, &key], &["get", "k"]);
+    assert!(!refused.status.success(), "{}", text(&refused));
+}
+
+#[test]
+fn bad_certificate_file_fails_the_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = path(&dir.path().join("missing.crt"));
+    let mut m = single_member(
+        dir.path(),
+        free_port(),
+        free_port(),
+        &[
+            "--cert-file".into(),
+            missing.clone(),
+            "--key-file".into(),
+            missing.clone(),
+        ],
+    );
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = m.child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(start.elapsed() < WAIT, "server did not exit:\n{}", m.log());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let log = m.log();
+    assert!(
+        log.contains("--cert-file") && log.contains(&missing),
+        "{log}"
+    );
+}
+
+/// Starts a cluster over https peer URLs (`--peer-client-cert-auth`); member `i` uses the
+/// peer certificate `certs[i]`. Client URLs are plain http.
+fn peer_tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf]) -> (Vec<Proc>, Vec<String>) {
+    let peers: Vec<String> = certs
+        .iter()
+        .map(|_| format!("https://127.0.0.1:{}", free_port()))
+        .collect();
+    let clients: Vec<String> = certs
+        .iter()
+        .map(|_| format!("http://127.0.0.1:{}", free_port()))
+        .collect();
+    let initial: Vec<String> = peers
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("m{i}={p}"))
+        .collect();
+    let procs = certs
+        .iter()
+        .enumerate()
+        .map(|(i, leaf)| {
+            let args: Vec<String> = [
+                "--listen-client-urls",
+                &clients[i],
+                "--advertise-client-urls",
+                &clients[i],
+                "--listen-peer-urls",
+                &peers[i],
+                "--initial-advertise-peer-urls",
+                &peers[i],
+                "--initial-cluster",
+                &initial.join(","),
+                "--peer-cert-file",
+                &leaf.cert,
+                "--peer-key-file",
+                &leaf.key,
+                "--peer-trusted-ca-file",
+                &ca.path(),
+                "--peer-client-cert-auth",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+            Proc::start(dir, &format!("m{i}"), &args)
+        })
+        .collect();
+    (procs, clients)
+}
+
+#[test]
+fn three_members_talk_over_peer_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "peer");
+    let certs: Vec<Leaf> = (0..3).map(|i| ca.issue(&format!("m{i}"))).collect();
+    let (procs, clients) = peer_tls_cluster(dir.path(), &ca, &certs);
+    let refs: Vec<&Proc> = procs.iter().collect();
+    for c in &clients {
+        wait_healthy(c, &[], &refs);
+    }
+    let put = ctl(&clients[0], &[], &["put", "k", "via-peer-tls"]);
+    assert!(put.status.success(), "{}", text(&put));
+    let get = ctl(&clients[2], &[], &["get", "k", "--print-value-only"]);
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "via-peer-tls");
+}
+
+#[test]
+fn member_with_a_peer_certificate_from_another_ca_cannot_join() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "peer");
+    let other = Ca::new(dir.path(), "other");
+    let certs = vec![ca.issue("m0"), ca.issue("m1"), other.issue("m2")];
+    let (procs, clients) = peer_tls_cluster(dir.path(), &ca, &certs);
+    let refs: Vec<&Proc> = procs.iter().collect();
+    // The two trusted members form a quorum and serve.
+    wait_healthy(&clients[0], &[], &refs);
+    wait_healthy(&clients[1], &[], &refs);
+    let put = ctl(&clients[0], &[], &["put", "k", "v"]);
+    assert!(put.status.success(), "{}", text(&put));
+    let get = ctl(&clients[1], &[], &["get", "k", "--print-value-only"]);
+    assert_eq!(String::from_utf8_lossy(&get.stdout).trim(), "v");
+    // The stranger never hears from a leader, so it never serves clients.
+    std::thread::sleep(Duration::from_secs(3));
+    let stranger = ctl(&clients[2], &[], &["get", "--consistency=s", "k"]);
+    assert!(!stranger.status.success(), "{}", text(&stranger));
+    let put = ctl(&clients[1], &[], &["put", "k", "still"]);
+    assert!(put.status.success(), "{}", text(&put));
+}
