@@ -308,6 +308,12 @@ impl Cluster {
         for i in 0..cluster.members.len() {
             cluster.wait_ready(i).await;
         }
+        let ids: std::collections::HashSet<u64> = cluster.members.iter().map(|m| m.id).collect();
+        assert_eq!(
+            ids.len(),
+            cluster.members.len(),
+            "two members answered with the same member ID (a port shared by two members?)"
+        );
         cluster.leader().await;
         cluster
     }

@@ -10,7 +10,6 @@ pub mod load;
 pub mod proxy;
 
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -40,12 +39,7 @@ pub fn our_bin(name: &str) -> PathBuf {
 pub const REAL_ETCD: &str = "/usr/bin/etcd";
 pub const REAL_ETCDCTL: &str = "/usr/bin/etcdctl";
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+pub use test_ports::free_port;
 
 /// A server process (ours or real etcd) on free loopback ports, killed with SIGKILL on drop.
 pub struct Server {

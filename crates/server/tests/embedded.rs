@@ -1,7 +1,6 @@
 //! The embeddable API: three members started in one process from `Config` structs form a
 //! cluster, serve clients on the URLs they report, and stop.
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use etcd_proto::etcdserverpb::cluster_client::ClusterClient;
@@ -9,12 +8,7 @@ use etcd_proto::etcdserverpb::kv_client::KvClient;
 use etcd_proto::etcdserverpb::{MemberListRequest, PutRequest, RangeRequest};
 use server::{Config, Member};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
+use test_ports::free_port;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn three_members_in_one_process() {

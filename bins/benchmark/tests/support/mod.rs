@@ -2,7 +2,6 @@
 //! and a bounded run of the `benchmark` binary.
 
 use std::fs::File;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -14,13 +13,7 @@ use tempfile::TempDir;
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A free port on 127.0.0.1 (bound then released).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port on 127.0.0.1")
-}
+pub use test_ports::free_port;
 
 /// A running single-member etcd, killed when dropped.
 pub struct Etcd {

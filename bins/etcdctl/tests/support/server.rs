@@ -4,7 +4,6 @@
 //! The binary is `$ETCD_TEST_SERVER_BIN` (default `/usr/bin/etcd`), so the same tests can
 //! run against our own server. Self-contained so it can move to the shared `tests` crate.
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,13 +21,7 @@ pub fn server_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/usr/bin/etcd"))
 }
 
-/// A free TCP port on 127.0.0.1.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("no free port")
-}
+pub use test_ports::free_port;
 
 /// A running server.
 pub struct EtcdServer {
