@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod load;
 pub mod proxy;
+pub mod session;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -170,7 +171,8 @@ impl Server {
         self.wait_ready(Duration::from_secs(30));
     }
 
-    /// Waits until a serializable get succeeds (the member is serving).
+    /// Waits until the member answers Status (it is serving; Status needs no
+    /// permission, so this works with auth enabled too).
     pub fn wait_ready(&mut self, limit: Duration) {
         let start = Instant::now();
         loop {
@@ -186,7 +188,7 @@ impl Server {
             let out = etcdctl(
                 REAL_ETCDCTL,
                 &self.endpoint(),
-                &["get", "--consistency=s", "ready-probe"],
+                &["endpoint", "status"],
                 None,
             );
             if out.status.success() {

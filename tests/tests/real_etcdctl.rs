@@ -2,7 +2,7 @@
 //! output must equal, byte for byte, the same session against real etcd 3.4 (after masking
 //! the values that legitimately differ: member/cluster IDs, ports, raft term, db size).
 
-use integration_tests::{etcdctl, stderr, stdout, Server, REAL_ETCDCTL};
+use integration_tests::{etcdctl, session, stderr, stdout, Server, REAL_ETCDCTL};
 use regex::Regex;
 
 fn ctl(s: &Server, args: &[&str]) -> (String, String, i32) {
@@ -25,7 +25,7 @@ fn seed_example() {
 }
 
 /// One command of the session: args, and stdin for txn.
-const SESSION: &[(&[&str], Option<&str>)] = &[
+const SESSION: &[session::Step] = &[
     (&["put", "foo", "bar"], None),
     (&["put", "foo1", "bar1"], None),
     (&["put", "foo2", "bar2"], None),
@@ -98,67 +98,14 @@ const SESSION: &[(&[&str], Option<&str>)] = &[
     (&["get", "foo", "--rev=1000"], None),
 ];
 
-fn mask(s: &str) -> String {
-    let rules = [
-        (
-            r#""(cluster_id|member_id|raft_term|leader|ID|id|raft_index|raft_applied_index|dbSize|dbSizeInUse|db_size|db_size_in_use)":\s*\d+"#,
-            r#""$1":N"#,
-        ),
-        (r#""(ClusterID|MemberID|RaftTerm)" : \d+"#, r#""$1" : N"#),
-        (r#""ts":"[^"]*""#, r#""ts":"TS""#),
-        (r"client-[0-9a-f-]+", "client-UUID"),
-        (r"\b[0-9a-f]{16}\b", "HEXID"),
-        (r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"),
-    ];
-    let mut out = s.to_string();
-    for (re, rep) in rules {
-        out = Regex::new(re).unwrap().replace_all(&out, rep).into_owned();
-    }
-    out
-}
-
-fn run_session(s: &Server) -> Vec<(String, String, String, i32)> {
-    SESSION
-        .iter()
-        .map(|(args, input)| {
-            let o = etcdctl(REAL_ETCDCTL, &s.endpoint(), args, *input);
-            let out = mask(&stdout(&o));
-            (
-                args.join(" "),
-                out,
-                mask(&stderr(&o)),
-                o.status.code().unwrap_or(-1),
-            )
-        })
-        .collect()
-}
-
 #[test]
 fn session_matches_real_etcd() {
     let dir = tempfile::tempdir().unwrap();
     let real = Server::real(&dir.path().join("real"));
-    let expected = run_session(&real);
+    let expected = session::run(&real, SESSION);
     drop(real);
     let ours = Server::ours(&dir.path().join("ours"));
-    let got = run_session(&ours);
-    let mut failures = Vec::new();
-    for (e, g) in expected.iter().zip(&got) {
-        if e != g {
-            failures.push(format!(
-                "command `etcdctl {}`\n  etcd: {:?}\n  ours: {:?}",
-                e.0,
-                (&e.1, &e.2, e.3),
-                (&g.1, &g.2, g.3)
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} commands differ:\n{}",
-        failures.len(),
-        SESSION.len(),
-        failures.join("\n")
-    );
+    session::assert_same(&expected, &session::run(&ours, SESSION));
 }
 
 #[test]

@@ -49,9 +49,6 @@ pub const INERT_FLAGS: &[&str] = &[
     "auto-compaction-mode",
     "enable-pprof",
     "metrics",
-    "auth-token",
-    "bcrypt-cost",
-    "auth-token-ttl",
     "enable-grpc-gateway",
     "experimental-initial-corrupt-check",
     "experimental-corrupt-check-time",
@@ -123,6 +120,9 @@ const VALUE_FLAGS: &[(&str, &str)] = &[
     ("max-request-bytes", "1572864"),
     ("quota-backend-bytes", "0"),
     ("log-level", "info"),
+    ("auth-token", "simple"),
+    ("auth-token-ttl", "300"),
+    ("bcrypt-cost", "10"),
 ];
 
 fn env_name(flag: &str) -> String {

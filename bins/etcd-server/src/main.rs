@@ -76,6 +76,17 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
     cfg.watch_progress_notify_interval = goduration::parse_std(interval).map_err(|e| {
         anyhow::anyhow!("invalid value {interval:?} for flag --experimental-watch-progress-notify-interval: {e}")
     })?;
+    let ttl: u64 = number(m, "auth-token-ttl")?;
+    cfg.auth_token =
+        auth::TokenConfig::parse(flags::value(m, "auth-token"), Duration::from_secs(ttl)).map_err(
+            |e| {
+                anyhow::anyhow!(
+                    "failed to create auth store: {e} (--auth-token {:?})",
+                    flags::value(m, "auth-token")
+                )
+            },
+        )?;
+    cfg.bcrypt_cost = number(m, "bcrypt-cost")?;
     cfg.client_tls = tls_info(m, "");
     cfg.peer_tls = tls_info(m, "peer-");
     Ok(cfg)

@@ -1,9 +1,11 @@
 //! What the gRPC layer needs from a member. `crates/server` implements it; the services in
 //! this crate only validate, call it, and fill response headers.
 
+use etcd_proto::authpb::Permission;
 use etcd_proto::etcdserverpb::{
-    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse,
-    HashResponse, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
+    AuthenticateRequest, AuthenticateResponse, CompactionRequest, CompactionResponse,
+    DeleteRangeRequest, DeleteRangeResponse, HashKvResponse, HashResponse, InternalRaftRequest,
+    LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
     LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest,
     MemberAddResponse, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse,
     MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse,
@@ -29,6 +31,21 @@ pub struct EventBatch {
 
 pub type Result<T> = std::result::Result<T, EtcdError>;
 
+pub use auth::{AuthError, AuthInfo};
+
+/// Auth checks answer the auth store's own errors: most services turn them into etcd's
+/// `etcdserver: ...` errors, but some (etcd's maintenance RPCs) pass them on as they are.
+pub type AuthResult<T> = std::result::Result<T, AuthError>;
+
+/// What an applied auth management request answers besides success; each RPC takes the
+/// part it returns (UserGet: `roles`, UserList: `users`, RoleGet: `perms`, RoleList: `roles`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct AuthOutcome {
+    pub roles: Vec<String>,
+    pub users: Vec<String>,
+    pub perms: Vec<Permission>,
+}
+
 /// etcd's default `--experimental-watch-progress-notify-interval`.
 pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL: Duration = Duration::from_secs(600);
 
@@ -36,16 +53,26 @@ pub const DEFAULT_WATCH_PROGRESS_NOTIFY_INTERVAL: Duration = Duration::from_secs
 /// `revision`; the services complete it with [`Backend::fill_header`].
 #[tonic::async_trait]
 pub trait Backend: Send + Sync + 'static {
-    async fn range(&self, req: RangeRequest) -> Result<RangeResponse>;
-    async fn put(&self, req: PutRequest) -> Result<PutResponse>;
-    async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse>;
-    async fn txn(&self, req: TxnRequest) -> Result<TxnResponse>;
+    /// KV requests on behalf of `who` (checked against its permissions when auth is on).
+    async fn range(&self, who: &AuthInfo, req: RangeRequest) -> Result<RangeResponse>;
+    async fn put(&self, who: &AuthInfo, req: PutRequest) -> Result<PutResponse>;
+    async fn delete_range(
+        &self,
+        who: &AuthInfo,
+        req: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse>;
+    async fn txn(&self, who: &AuthInfo, req: TxnRequest) -> Result<TxnResponse>;
     async fn compact(&self, req: CompactionRequest) -> Result<CompactionResponse>;
     async fn status(&self) -> Result<StatusResponse>;
     async fn member_list(&self) -> Result<MemberListResponse>;
 
     async fn lease_grant(&self, req: LeaseGrantRequest) -> Result<LeaseGrantResponse>;
-    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse>;
+    /// Revoking needs write permission on every key attached to the lease.
+    async fn lease_revoke(
+        &self,
+        who: &AuthInfo,
+        req: LeaseRevokeRequest,
+    ) -> Result<LeaseRevokeResponse>;
     /// Keep-alive on the leader: the lease's TTL, or 0 when it does not exist (as etcd).
     async fn lease_renew(&self, id: i64) -> Result<i64>;
     /// TTL -1 when the lease does not exist (as etcd).
@@ -68,6 +95,40 @@ pub trait Backend: Send + Sync + 'static {
     /// Sets cluster_id, member_id, raft_term, and revision when it is still 0
     /// (etcd's `header.fill`).
     fn fill_header(&self, header: &mut ResponseHeader);
+
+    /// The caller of a request: the user of its `token` metadata, or with
+    /// `--client-cert-auth` the common name of its verified client certificate (`cert`,
+    /// DER), or nobody. A token this member does not know is `invalid auth token`.
+    async fn auth_info(&self, token: Option<&str>, cert: Option<&[u8]>) -> AuthResult<AuthInfo> {
+        let _ = (token, cert);
+        Ok(AuthInfo::default())
+    }
+
+    /// May `who` read `[key, range_end)` (watch creation)?
+    fn check_range(&self, who: &AuthInfo, key: &[u8], range_end: &[u8]) -> AuthResult<()> {
+        let _ = (who, key, range_end);
+        Ok(())
+    }
+
+    /// Is `who` an administrator (root role), when auth is on? For maintenance and
+    /// membership requests, as etcd's `IsAdminPermitted`.
+    fn check_admin(&self, who: &AuthInfo) -> AuthResult<()> {
+        let _ = who;
+        Ok(())
+    }
+
+    /// Checks a password and answers a token.
+    async fn authenticate(&self, req: AuthenticateRequest) -> Result<AuthenticateResponse> {
+        let _ = req;
+        Err(EtcdError::AuthNotEnabled)
+    }
+
+    /// An auth management request on behalf of `who` (`req` carries exactly one of the
+    /// `auth_*` requests), applied through raft.
+    async fn auth_change(&self, who: &AuthInfo, req: InternalRaftRequest) -> Result<AuthOutcome> {
+        let _ = (who, req);
+        Err(EtcdError::Unimplemented("auth management"))
+    }
 
     /// Adds a member (Cluster.MemberAdd).
     async fn member_add(&self, req: MemberAddRequest) -> Result<MemberAddResponse> {

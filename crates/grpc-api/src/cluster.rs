@@ -11,6 +11,8 @@ use etcd_proto::etcdserverpb::{
 use tonic::{Request, Response, Status};
 
 use crate::backend::{fill, Backend};
+use crate::caller::require_admin;
+use crate::EtcdError;
 
 pub struct ClusterService {
     backend: Arc<dyn Backend>,
@@ -28,6 +30,9 @@ impl Cluster for ClusterService {
         &self,
         req: Request<MemberAddRequest>,
     ) -> Result<Response<MemberAddResponse>, Status> {
+        require_admin(&*self.backend, &req)
+            .await
+            .map_err(EtcdError::from)?;
         let mut resp = self.backend.member_add(req.into_inner()).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
@@ -37,6 +42,9 @@ impl Cluster for ClusterService {
         &self,
         req: Request<MemberRemoveRequest>,
     ) -> Result<Response<MemberRemoveResponse>, Status> {
+        require_admin(&*self.backend, &req)
+            .await
+            .map_err(EtcdError::from)?;
         let mut resp = self.backend.member_remove(req.into_inner()).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
@@ -46,6 +54,9 @@ impl Cluster for ClusterService {
         &self,
         req: Request<MemberUpdateRequest>,
     ) -> Result<Response<MemberUpdateResponse>, Status> {
+        require_admin(&*self.backend, &req)
+            .await
+            .map_err(EtcdError::from)?;
         let mut resp = self.backend.member_update(req.into_inner()).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
@@ -64,6 +75,9 @@ impl Cluster for ClusterService {
         &self,
         req: Request<MemberPromoteRequest>,
     ) -> Result<Response<MemberPromoteResponse>, Status> {
+        require_admin(&*self.backend, &req)
+            .await
+            .map_err(EtcdError::from)?;
         let mut resp = self.backend.member_promote(req.into_inner()).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))

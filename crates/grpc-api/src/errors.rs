@@ -232,6 +232,33 @@ impl From<mvcc::MvccError> for EtcdError {
     }
 }
 
+impl From<auth::AuthError> for EtcdError {
+    /// etcd's `togRPCError` table for the auth package's errors.
+    fn from(e: auth::AuthError) -> EtcdError {
+        use auth::AuthError as A;
+        match e {
+            A::RootUserNotExist => EtcdError::RootUserNotExist,
+            A::RootRoleNotExist => EtcdError::RootRoleNotExist,
+            A::UserAlreadyExist => EtcdError::UserAlreadyExist,
+            A::UserEmpty => EtcdError::UserEmpty,
+            A::UserNotFound => EtcdError::UserNotFound,
+            A::RoleAlreadyExist => EtcdError::RoleAlreadyExist,
+            A::RoleNotFound => EtcdError::RoleNotFound,
+            A::RoleEmpty => EtcdError::RoleEmpty,
+            A::AuthFailed => EtcdError::AuthFailed,
+            A::PermissionDenied => EtcdError::PermissionDenied,
+            A::RoleNotGranted => EtcdError::RoleNotGranted,
+            A::PermissionNotGranted => EtcdError::PermissionNotGranted,
+            A::AuthNotEnabled => EtcdError::AuthNotEnabled,
+            A::InvalidAuthToken => EtcdError::InvalidAuthToken,
+            A::InvalidAuthMgmt => EtcdError::InvalidAuthMgmt,
+            A::AuthOldRevision => EtcdError::AuthOldRevision,
+            // Not in etcd's table: the auth package's own text, code Unknown (as etcd).
+            other => EtcdError::Other(other.to_string()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ use etcd_proto::etcdserverpb::{
 use tonic::{Request, Response, Status};
 
 use crate::backend::{fill, Backend};
+use crate::caller::caller;
 use crate::validate;
 
 pub struct KvService {
@@ -24,17 +25,19 @@ impl KvService {
 #[tonic::async_trait]
 impl Kv for KvService {
     async fn range(&self, req: Request<RangeRequest>) -> Result<Response<RangeResponse>, Status> {
+        let who = caller(&*self.backend, &req).await?;
         let req = req.into_inner();
         validate::check_range(&req)?;
-        let mut resp = self.backend.range(req).await?;
+        let mut resp = self.backend.range(&who, req).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
     }
 
     async fn put(&self, req: Request<PutRequest>) -> Result<Response<PutResponse>, Status> {
+        let who = caller(&*self.backend, &req).await?;
         let req = req.into_inner();
         validate::check_put(&req)?;
-        let mut resp = self.backend.put(req).await?;
+        let mut resp = self.backend.put(&who, req).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
     }
@@ -43,17 +46,19 @@ impl Kv for KvService {
         &self,
         req: Request<DeleteRangeRequest>,
     ) -> Result<Response<DeleteRangeResponse>, Status> {
+        let who = caller(&*self.backend, &req).await?;
         let req = req.into_inner();
         validate::check_delete(&req)?;
-        let mut resp = self.backend.delete_range(req).await?;
+        let mut resp = self.backend.delete_range(&who, req).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
     }
 
     async fn txn(&self, req: Request<TxnRequest>) -> Result<Response<TxnResponse>, Status> {
+        let who = caller(&*self.backend, &req).await?;
         let req = req.into_inner();
         validate::check_txn(&req, self.backend.max_txn_ops())?;
-        let mut resp = self.backend.txn(req).await?;
+        let mut resp = self.backend.txn(&who, req).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
     }

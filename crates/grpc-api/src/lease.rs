@@ -13,6 +13,7 @@ use futures::stream::{BoxStream, StreamExt};
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::backend::{fill, Backend};
+use crate::caller::caller;
 use crate::errors::EtcdError;
 use crate::leader;
 
@@ -43,7 +44,8 @@ impl Lease for LeaseService {
         &self,
         req: Request<LeaseRevokeRequest>,
     ) -> Result<Response<LeaseRevokeResponse>, Status> {
-        let mut resp = self.backend.lease_revoke(req.into_inner()).await?;
+        let who = caller(&*self.backend, &req).await?;
+        let mut resp = self.backend.lease_revoke(&who, req.into_inner()).await?;
         fill(&*self.backend, &mut resp.header);
         Ok(Response::new(resp))
     }

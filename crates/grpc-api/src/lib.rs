@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod backend;
+pub mod caller;
 pub mod cluster;
 pub mod errors;
 pub mod kv;
@@ -50,7 +51,7 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let watch = WatchServer::new(watch::WatchService::new(backend.clone(), max_request_bytes))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
-    let cluster = ClusterServer::new(cluster::ClusterService::new(backend))
+    let cluster = ClusterServer::new(cluster::ClusterService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
     tonic::service::Routes::new(InterceptedService::new(kv, guard.clone()))
@@ -59,7 +60,7 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
         .add_service(InterceptedService::new(lease, guard.clone()))
         .add_service(InterceptedService::new(watch, guard.clone()))
         .add_service(InterceptedService::new(
-            AuthServer::new(auth::AuthService),
+            AuthServer::new(auth::AuthService::new(backend.clone())),
             guard,
         ))
 }

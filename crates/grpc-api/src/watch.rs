@@ -33,7 +33,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use etcd_proto::etcdserverpb::{
-    watch_request::RequestUnion, watch_server::Watch, ResponseHeader, WatchRequest, WatchResponse,
+    watch_request::RequestUnion, watch_server::Watch, ResponseHeader, WatchCreateRequest,
+    WatchRequest, WatchResponse,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use tokio::sync::mpsc;
@@ -41,8 +42,9 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::backend::Backend;
-use crate::{leader, GRPC_OVERHEAD_BYTES};
+use crate::backend::{AuthError, Backend};
+use crate::caller::Credentials;
+use crate::{leader, EtcdError, GRPC_OVERHEAD_BYTES};
 use hub::Hub;
 use watcher::Watcher;
 
@@ -127,7 +129,8 @@ impl Watch for WatchService {
             out,
             max_response_bytes: self.max_response_bytes,
         };
-        tokio::spawn(serve_stream(ctx, req.into_inner()));
+        let creds = Credentials::of(&req);
+        tokio::spawn(serve_stream(ctx, creds, req.into_inner()));
         let mut responses: WatchStream = ReceiverStream::new(rx)
             .flat_map(|batch| stream::iter(batch.into_iter().map(Ok)))
             .boxed();
@@ -138,10 +141,37 @@ impl Watch for WatchService {
     }
 }
 
+/// Whether the stream's caller may read what `c` watches (checked at each create, as
+/// etcd's `isWatchPermitted`); the cancel reason otherwise. Unlike etcd 3.4, which checks
+/// only the start key of an open-ended (`range_end` "\0") watch, the whole range is checked.
+async fn watch_permitted(
+    ctx: &StreamCtx,
+    creds: &Credentials,
+    c: &WatchCreateRequest,
+) -> Result<(), String> {
+    let backend = &*ctx.backend;
+    // An empty key watches from the smallest key, "\0".
+    let key: &[u8] = if c.key.is_empty() { &[0] } else { &c.key };
+    let checked = match creds.resolve(backend).await {
+        Ok(who) => backend.check_range(&who, key, &c.range_end),
+        Err(e) => Err(e),
+    };
+    // etcd puts the whole gRPC status text of its error in the reason.
+    checked.map_err(|e| {
+        let e = match e {
+            AuthError::InvalidAuthToken | AuthError::AuthOldRevision | AuthError::UserEmpty => {
+                EtcdError::from(e)
+            }
+            _ => EtcdError::PermissionDenied,
+        };
+        format!("rpc error: code = {:?} desc = {e}", e.code())
+    })
+}
+
 /// Reads the client's requests; creates, cancels and reports progress of watchers. Ends
 /// with the client's requests or once the response stream is gone (e.g. ended by the
 /// server because the member lost its leader).
-async fn serve_stream(ctx: StreamCtx, mut input: Streaming<WatchRequest>) {
+async fn serve_stream(ctx: StreamCtx, creds: Credentials, mut input: Streaming<WatchRequest>) {
     let mut watchers: HashMap<i64, JoinHandle<()>> = HashMap::new();
     let mut next_id = 0i64;
     loop {
@@ -153,6 +183,15 @@ async fn serve_stream(ctx: StreamCtx, mut input: Streaming<WatchRequest>) {
         let current = || ctx.backend.revisions().0;
         match req.request_union {
             Some(RequestUnion::CreateRequest(c)) => {
+                if let Err(reason) = watch_permitted(&ctx, &creds, &c).await {
+                    let resp = ctx.response(current(), INVALID_WATCH_ID, |r| {
+                        r.created = true;
+                        r.canceled = true;
+                        r.cancel_reason = reason;
+                    });
+                    ctx.send(resp).await;
+                    continue;
+                }
                 let id = if c.watch_id != 0 {
                     c.watch_id
                 } else {

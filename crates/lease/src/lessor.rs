@@ -129,6 +129,14 @@ impl Lessor {
         self.leases.contains_key(&id)
     }
 
+    /// The keys attached to lease `id`, sorted (none if it does not exist).
+    pub fn keys(&self, id: i64) -> Vec<Vec<u8>> {
+        self.leases
+            .get(&id)
+            .map(|l| l.keys.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Lease `id`'s ID and granted TTL, if it exists.
     pub fn lease(&self, id: i64) -> Option<LeaseInfo> {
         self.leases.get(&id).map(|l| LeaseInfo { id, ttl: l.ttl })

@@ -15,20 +15,22 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use auth::{AuthInfo, AuthStore};
 use etcd_proto::etcdserverpb::{
-    request_op, ConfChangeContext, DeleteRangeRequest, InternalRaftRequest, LeaseGrantResponse,
-    LeaseRevokeResponse, Member, RequestOp, ResponseHeader, TxnRequest,
+    request_op, AuthenticateResponse, ConfChangeContext, DeleteRangeRequest, InternalRaftRequest,
+    LeaseGrantResponse, LeaseRevokeResponse, Member, RequestOp, ResponseHeader, TxnRequest,
 };
 use etcd_proto::mvccpb::{event::EventType, Event};
-use grpc_api::backend::EventBatch;
+use grpc_api::backend::{AuthOutcome, EventBatch};
 use grpc_api::EtcdError;
 use lease::{LeaseError, Lessor, LessorConfig};
 use mvcc::{ApplyBatch, Engine, Store, WriteRequest, WriteResponse};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use prost::Message;
 use raft_node::{Applier, Committed, MembershipChange, SnapshotMeta};
 use tokio::sync::broadcast;
 
+use crate::auth_apply;
 use crate::cluster::Cluster;
 use crate::identity::Identity;
 use crate::leases;
@@ -42,6 +44,9 @@ pub enum Applied {
     LeaseRevoke(LeaseRevokeResponse),
     /// A membership change: the members after it.
     Members(Vec<Member>),
+    /// An auth management request.
+    Auth(AuthOutcome),
+    Authenticate(AuthenticateResponse),
 }
 
 pub type ApplyResult = Result<Applied, EtcdError>;
@@ -50,6 +55,7 @@ pub struct KvApplier {
     pub store: Arc<Store>,
     pub engine: Arc<dyn Engine>,
     pub lessor: Arc<Mutex<Lessor>>,
+    pub auth: Arc<RwLock<AuthStore>>,
     pub wait: Arc<Wait>,
     /// Live feed for watchers; sending never blocks (lagging receivers catch up from history).
     pub events: broadcast::Sender<Arc<EventBatch>>,
@@ -124,10 +130,32 @@ fn fatal(e: &mvcc::MvccError) -> bool {
 fn apply_one(
     batch: &mut ApplyBatch<'_>,
     lessor: &mut Lessor,
+    auth: &mut AuthStore,
     cluster: &Cluster,
     req: InternalRaftRequest,
+    index: u64,
     now: Instant,
 ) -> Result<ApplyResult, mvcc::MvccError> {
+    let who = req
+        .header
+        .as_ref()
+        .map_or_else(AuthInfo::default, |h| AuthInfo {
+            username: h.username.clone(),
+            revision: h.auth_revision,
+        });
+    if auth_apply::is_auth_request(&req) {
+        return Ok(auth_apply::apply(
+            auth,
+            batch.extra_writes(),
+            req,
+            &who,
+            index,
+            now,
+        ));
+    }
+    if let Err(e) = auth_apply::check_write(auth, lessor, &req, &who) {
+        return Ok(Err(e.into()));
+    }
     let client = |r: Result<WriteResponse, mvcc::MvccError>| match r {
         Err(e) if fatal(&e) => Err(e),
         other => Ok(other.map(Applied::Kv).map_err(EtcdError::from)),
@@ -222,6 +250,7 @@ impl Applier for KvApplier {
         }
         let now = Instant::now();
         let mut lessor = self.lessor.lock();
+        let mut auth = self.auth.write();
         let mut batch = self.store.begin();
         let mut done = Vec::with_capacity(entries.len());
         let mut followed = 0;
@@ -234,7 +263,15 @@ impl Applier for KvApplier {
                 }
             };
             let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
-            let result = match apply_one(&mut batch, &mut lessor, &self.cluster, req, now) {
+            let result = match apply_one(
+                &mut batch,
+                &mut lessor,
+                &mut auth,
+                &self.cluster,
+                req,
+                e.index,
+                now,
+            ) {
                 Ok(result) => result,
                 // A storage failure leaves the member unable to make progress safely; etcd
                 // panics in the same place. The WAL still has every entry for a restart.
@@ -251,6 +288,7 @@ impl Applier for KvApplier {
         if !events.is_empty() {
             let _ = self.events.send(Arc::new(EventBatch { revision, events }));
         }
+        drop(auth);
         drop(lessor);
         for (id, res) in done {
             self.wait.trigger(id, res);
@@ -304,6 +342,10 @@ impl Applier for KvApplier {
         self.cluster
             .reload()
             .map_err(|e| fail("reloading membership", &e))?;
+        self.auth
+            .write()
+            .reload(&*self.engine)
+            .map_err(|e| fail("reloading the auth store", &e))?;
         tracing::info!(
             consistent_index = self.store.consistent_index(),
             revision = self.store.current_revision(),

@@ -5,22 +5,24 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth::{AuthInfo, AuthStore};
 use etcd_proto::etcdserverpb::{
-    request_op::Request, CompactionRequest, CompactionResponse, DeleteRangeRequest,
-    DeleteRangeResponse, HashKvResponse, HashResponse, InternalRaftRequest, LeaseGrantRequest,
-    LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus,
-    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest, MemberAddResponse,
-    MemberListResponse, MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest,
-    MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse, MoveLeaderResponse,
-    PutRequest, PutResponse, RangeRequest, RangeResponse, RequestHeader, ResponseHeader,
-    StatusResponse, TxnRequest, TxnResponse,
+    request_op::Request, AuthenticateRequest, AuthenticateResponse, CompactionRequest,
+    CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse, HashResponse,
+    InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse,
+    LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveRequest,
+    LeaseTimeToLiveResponse, MemberAddRequest, MemberAddResponse, MemberListResponse,
+    MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
+    MemberUpdateRequest, MemberUpdateResponse, MoveLeaderResponse, PutRequest, PutResponse,
+    RangeRequest, RangeResponse, RequestHeader, ResponseHeader, StatusResponse, TxnRequest,
+    TxnResponse,
 };
 use etcd_proto::mvccpb::{Event, KeyValue};
-use grpc_api::backend::{EventBatch, Result};
+use grpc_api::backend::{AuthOutcome, AuthResult, EventBatch, Result};
 use grpc_api::{Backend, EtcdError};
 use lease::Lessor;
 use mvcc::{Engine, Store, WriteResponse};
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use prost::Message;
 use raft_node::{PeerTransport, RaftError, RaftNode};
 use tokio::sync::{broadcast, oneshot};
@@ -42,6 +44,11 @@ pub struct EtcdBackend {
     pub engine: Arc<dyn Engine>,
     pub wait: Arc<Wait>,
     pub lessor: Arc<Mutex<Lessor>>,
+    pub auth: Arc<RwLock<AuthStore>>,
+    /// `--bcrypt-cost`.
+    pub bcrypt_cost: u32,
+    /// `--client-cert-auth`: a verified client certificate's common name is the user.
+    pub client_cert_auth: bool,
     pub events: broadcast::Sender<Arc<EventBatch>>,
     pub ids: IdGenerator,
     pub max_request_bytes: usize,
@@ -80,11 +87,22 @@ fn is_txn_serializable(t: &TxnRequest) -> bool {
 
 impl EtcdBackend {
     /// Proposes `req` through raft and waits until it is applied.
-    pub(crate) async fn propose(&self, mut req: InternalRaftRequest) -> Result<Applied> {
+    pub(crate) async fn propose(&self, req: InternalRaftRequest) -> Result<Applied> {
+        self.propose_as(&AuthInfo::default(), req).await
+    }
+
+    /// Proposes `req` on behalf of `who`: the applying members check its permissions
+    /// with the user and auth revision stamped into the header.
+    pub(crate) async fn propose_as(
+        &self,
+        who: &AuthInfo,
+        mut req: InternalRaftRequest,
+    ) -> Result<Applied> {
         let id = self.ids.next();
         req.header = Some(RequestHeader {
             id,
-            ..Default::default()
+            username: who.username.clone(),
+            auth_revision: who.revision,
         });
         let data = req.encode_to_vec();
         if data.len() > self.max_request_bytes {
@@ -204,7 +222,10 @@ impl EtcdBackend {
 
 #[tonic::async_trait]
 impl Backend for EtcdBackend {
-    async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
+    async fn range(&self, who: &AuthInfo, req: RangeRequest) -> Result<RangeResponse> {
+        self.auth
+            .read()
+            .check_range(who, &req.key, &req.range_end)?;
         if !req.serializable {
             self.not_learner()?;
             self.read_barrier().await?;
@@ -212,35 +233,40 @@ impl Backend for EtcdBackend {
         Ok(self.store.range(&req)?)
     }
 
-    async fn put(&self, req: PutRequest) -> Result<PutResponse> {
+    async fn put(&self, who: &AuthInfo, req: PutRequest) -> Result<PutResponse> {
         self.not_learner()?;
         let r = InternalRaftRequest {
             put: Some(req),
             ..Default::default()
         };
-        match self.propose(r).await? {
+        match self.propose_as(who, r).await? {
             Applied::Kv(WriteResponse::Put(p)) => Ok(p),
             _ => Err(Self::unexpected("put")),
         }
     }
 
-    async fn delete_range(&self, req: DeleteRangeRequest) -> Result<DeleteRangeResponse> {
+    async fn delete_range(
+        &self,
+        who: &AuthInfo,
+        req: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse> {
         self.not_learner()?;
         let r = InternalRaftRequest {
             delete_range: Some(req),
             ..Default::default()
         };
-        match self.propose(r).await? {
+        match self.propose_as(who, r).await? {
             Applied::Kv(WriteResponse::DeleteRange(d)) => Ok(d),
             _ => Err(Self::unexpected("delete range")),
         }
     }
 
-    async fn txn(&self, req: TxnRequest) -> Result<TxnResponse> {
+    async fn txn(&self, who: &AuthInfo, req: TxnRequest) -> Result<TxnResponse> {
         self.not_learner()?;
         // As etcd: a txn that only reads is served without a raft proposal, after a read
         // barrier unless every range in it is serializable.
         if mvcc::is_txn_read_only(&req) {
+            crate::auth_apply::check_txn(&self.auth.read(), who, &req)?;
             if !is_txn_serializable(&req) {
                 self.read_barrier().await?;
             }
@@ -250,7 +276,7 @@ impl Backend for EtcdBackend {
             txn: Some(req),
             ..Default::default()
         };
-        match self.propose(r).await? {
+        match self.propose_as(who, r).await? {
             Applied::Kv(WriteResponse::Txn(t)) => Ok(t),
             _ => Err(Self::unexpected("txn")),
         }
@@ -356,13 +382,17 @@ impl Backend for EtcdBackend {
         }
     }
 
-    async fn lease_revoke(&self, req: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
+    async fn lease_revoke(
+        &self,
+        who: &AuthInfo,
+        req: LeaseRevokeRequest,
+    ) -> Result<LeaseRevokeResponse> {
         self.not_learner()?;
         let r = InternalRaftRequest {
             lease_revoke: Some(req),
             ..Default::default()
         };
-        match self.propose(r).await? {
+        match self.propose_as(who, r).await? {
             Applied::LeaseRevoke(g) => Ok(g),
             _ => Err(Self::unexpected("lease revoke")),
         }
@@ -473,5 +503,25 @@ impl Backend for EtcdBackend {
 
     fn max_txn_ops(&self) -> usize {
         self.max_txn_ops
+    }
+
+    async fn auth_info(&self, token: Option<&str>, cert: Option<&[u8]>) -> AuthResult<AuthInfo> {
+        self.caller(token, cert).await
+    }
+
+    fn check_range(&self, who: &AuthInfo, key: &[u8], range_end: &[u8]) -> AuthResult<()> {
+        self.auth.read().check_range(who, key, range_end)
+    }
+
+    fn check_admin(&self, who: &AuthInfo) -> AuthResult<()> {
+        self.auth.read().check_admin(who)
+    }
+
+    async fn authenticate(&self, req: AuthenticateRequest) -> Result<AuthenticateResponse> {
+        self.authenticate_user(req).await
+    }
+
+    async fn auth_change(&self, who: &AuthInfo, req: InternalRaftRequest) -> Result<AuthOutcome> {
+        self.change_auth(who, req).await
     }
 }

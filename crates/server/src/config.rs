@@ -48,6 +48,10 @@ pub struct Config {
     pub strict_reconfig_check: bool,
     /// `--experimental-watch-progress-notify-interval` (10 m).
     pub watch_progress_notify_interval: Duration,
+    /// `--auth-token` and `--auth-token-ttl`.
+    pub auth_token: auth::TokenConfig,
+    /// `--bcrypt-cost` (out-of-range values fall back to 10, as etcd).
+    pub bcrypt_cost: u32,
     /// TLS of the client listeners (`--cert-file`, `--key-file`, ...).
     pub client_tls: TlsInfo,
     /// TLS of the peer listeners and of connections to peers (`--peer-cert-file`, ...).
@@ -77,6 +81,8 @@ impl Config {
             wal_sync: true,
             strict_reconfig_check: true,
             watch_progress_notify_interval: Duration::from_secs(600),
+            auth_token: auth::TokenConfig::default(),
+            bcrypt_cost: auth::password::DEFAULT_COST,
             client_tls: TlsInfo::default(),
             peer_tls: TlsInfo::default(),
         }

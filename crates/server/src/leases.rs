@@ -3,6 +3,7 @@
 //! member leads, and runs the leader's expiry loop, which revokes expired leases through
 //! raft like any client revoke (so followers and the WAL see the same deletes).
 
+use auth::AuthInfo;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -90,7 +91,13 @@ pub fn spawn_expiry(backend: Arc<EtcdBackend>, extend: Duration, mut stop: watch
             for id in expired {
                 let backend = backend.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = backend.lease_revoke(LeaseRevokeRequest { id }).await {
+                    // As root, as etcd's `WithRoot`: expiry must not depend on anyone's
+                    // permissions.
+                    let root = AuthInfo {
+                        username: auth::ROOT_USER.into(),
+                        revision: backend.auth.read().revision(),
+                    };
+                    if let Err(e) = backend.lease_revoke(&root, LeaseRevokeRequest { id }).await {
                         tracing::warn!(lease = id, error = %e, "revoking expired lease failed");
                     }
                 });

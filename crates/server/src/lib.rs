@@ -15,6 +15,8 @@
 //! - [`tls`]: rustls server configs for `https://` client and peer URLs.
 
 pub mod applier;
+mod auth_api;
+mod auth_apply;
 pub mod backend;
 pub mod cluster;
 pub mod config;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use auth::AuthStore;
 use mvcc::{Engine, RocksEngine, Store};
+use parking_lot::RwLock;
 use raft_node::{PeerTls, PeerTransport, RaftConfig, RaftNode, SnapshotSource};
 use rustls::ServerConfig;
 use tokio::net::TcpListener;
@@ -84,6 +86,9 @@ impl Member {
             (cfg.election_timeout.as_millis() / tick.as_millis().max(1)).max(2) as usize;
         let lessor_config = leases::config(tick, election_ticks as u64);
         let lessor = leases::open(engine.clone(), &store, lessor_config)?;
+        let auth = Arc::new(RwLock::new(
+            AuthStore::load(&*engine, &cfg.auth_token).context("cannot load the auth store")?,
+        ));
         let (events, _) = broadcast::channel(WATCH_FEED_BATCHES);
         let transport = PeerTransport::new(
             member_id,
@@ -115,6 +120,7 @@ impl Member {
             store: store.clone(),
             engine: engine.clone(),
             lessor: lessor.clone(),
+            auth: auth.clone(),
             wait: wait.clone(),
             events: events.clone(),
             cluster: cluster.clone(),
@@ -148,6 +154,9 @@ impl Member {
             engine,
             wait,
             lessor,
+            auth,
+            bcrypt_cost: cfg.bcrypt_cost,
+            client_cert_auth: cfg.client_tls.client_cert_auth,
             events,
             ids: IdGenerator::new(member_id),
             max_request_bytes: cfg.max_request_bytes,

@@ -16,6 +16,7 @@ use etcd_proto::etcdserverpb::{
 use etcd_proto::mvccpb::{event::EventType, Event, KeyValue};
 use tokio::sync::broadcast;
 
+use crate::backend::AuthInfo;
 use crate::backend::{Backend, EventBatch, Result};
 use crate::errors::EtcdError;
 
@@ -92,16 +93,20 @@ fn unsupported<T>() -> Result<T> {
 
 #[tonic::async_trait]
 impl Backend for TestBackend {
-    async fn range(&self, _: RangeRequest) -> Result<RangeResponse> {
+    async fn range(&self, _: &AuthInfo, _: RangeRequest) -> Result<RangeResponse> {
         unsupported()
     }
-    async fn put(&self, _: PutRequest) -> Result<PutResponse> {
+    async fn put(&self, _: &AuthInfo, _: PutRequest) -> Result<PutResponse> {
         unsupported()
     }
-    async fn delete_range(&self, _: DeleteRangeRequest) -> Result<DeleteRangeResponse> {
+    async fn delete_range(
+        &self,
+        _: &AuthInfo,
+        _: DeleteRangeRequest,
+    ) -> Result<DeleteRangeResponse> {
         unsupported()
     }
-    async fn txn(&self, _: TxnRequest) -> Result<TxnResponse> {
+    async fn txn(&self, _: &AuthInfo, _: TxnRequest) -> Result<TxnResponse> {
         unsupported()
     }
     async fn compact(&self, _: CompactionRequest) -> Result<CompactionResponse> {
@@ -116,7 +121,11 @@ impl Backend for TestBackend {
     async fn lease_grant(&self, _: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
         unsupported()
     }
-    async fn lease_revoke(&self, _: LeaseRevokeRequest) -> Result<LeaseRevokeResponse> {
+    async fn lease_revoke(
+        &self,
+        _: &AuthInfo,
+        _: LeaseRevokeRequest,
+    ) -> Result<LeaseRevokeResponse> {
         unsupported()
     }
     async fn lease_renew(&self, _: i64) -> Result<i64> {
