@@ -80,7 +80,8 @@ const SESSION: &[session::Step] = &[
     (&[ALICE, "del", "data/a", "data/z"], None),
     (&[ALICE, "del", "data/a", "data/m"], None),
     (&[ALICE, "watch", "zzz"], None),
-    (&[ALICE, "watch", "cfg/", "--prefix", "--rev=1"], None),
+    (&[ALICE, "watch", "", "--prefix"], None),
+    (&[ALICE, "watch", "data/a", "data/z"], None),
     // Txn: compares are reads; both branches are checked whatever the outcome.
     (
         &[ALICE, "txn"],
@@ -149,22 +150,129 @@ fn start(bin: &Path, dir: &Path) -> Server {
     Server::start(bin, dir, FAST_BCRYPT)
 }
 
-#[test]
-fn auth_session_matches_real_etcd() {
+/// Runs `steps` against real etcd and ours, both started with `args`, and compares;
+/// returns our outcomes.
+fn same_as_real_etcd(args: &[&str], steps: &[session::Step]) -> Vec<session::Outcome> {
     let dir = tempfile::tempdir().unwrap();
-    let steps: Vec<session::Step> = SETUP.iter().chain(SESSION).copied().collect();
-    let real = start(Path::new(REAL_ETCD), &dir.path().join("real"));
-    let expected = session::run(&real, &steps);
+    let args: Vec<&str> = FAST_BCRYPT.iter().chain(args).copied().collect();
+    let real = Server::start(Path::new(REAL_ETCD), &dir.path().join("real"), &args);
+    let expected = session::run(&real, steps);
     drop(real);
-    let ours = start(&our_bin("etcd-server"), &dir.path().join("ours"));
-    let got = session::run(&ours, &steps);
+    let ours = Server::start(&our_bin("etcd-server"), &dir.path().join("ours"), &args);
+    let got = session::run(&ours, steps);
     session::assert_same(&expected, &got);
-    // The session must have exercised refusals, not just matched two broken servers.
-    let denied = got
+    got
+}
+
+fn count_denied(outcomes: &[session::Outcome]) -> usize {
+    outcomes
         .iter()
         .filter(|o| o.2.contains("Error: etcdserver: permission denied"))
-        .count();
+        .count()
+}
+
+#[test]
+fn auth_session_matches_real_etcd() {
+    let steps: Vec<session::Step> = SETUP.iter().chain(SESSION).copied().collect();
+    let got = same_as_real_etcd(&[], &steps);
+    // The session must have exercised refusals, not just matched two broken servers.
+    let denied = count_denied(&got);
     assert!(denied >= 10, "only {denied} permission-denied answers");
+}
+
+/// etcd's own RS256 test key pair (see crates/auth-jwt/tests/fixtures).
+fn jwt_flag() -> String {
+    let dir = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/auth-jwt/tests/fixtures"
+    );
+    format!("--auth-token=jwt,pub-key={dir}/rsa.pub,priv-key={dir}/rsa.key,sign-method=RS256")
+}
+
+#[test]
+fn jwt_session_matches_real_etcd() {
+    // The first part of the session: logins, reads, writes, txns and refusals.
+    let steps: Vec<session::Step> = SETUP.iter().chain(&SESSION[..30]).copied().collect();
+    let got = same_as_real_etcd(&[&jwt_flag()], &steps);
+    let denied = count_denied(&got);
+    assert!(denied >= 5, "only {denied} permission-denied answers");
+}
+
+/// A JWT names the auth revision it was issued at: after any auth change it is refused as
+/// old (clients then authenticate again), on real etcd and on ours alike.
+#[tokio::test]
+async fn jwt_from_before_an_auth_change_is_refused_as_old() {
+    use etcd_proto::etcdserverpb::{auth_client::AuthClient, kv_client::KvClient};
+    use etcd_proto::etcdserverpb::{AuthenticateRequest, RangeRequest};
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, bin) in [
+        ("real", Path::new(REAL_ETCD).to_path_buf()),
+        ("ours", our_bin("etcd-server")),
+    ] {
+        let flag = jwt_flag();
+        let args: Vec<&str> = FAST_BCRYPT.iter().copied().chain([flag.as_str()]).collect();
+        let s = Server::start(&bin, &dir.path().join(name), &args);
+        for step in SETUP {
+            let o = etcdctl(REAL_ETCDCTL, &s.endpoint(), step.0, step.1);
+            assert!(o.status.success(), "{name} {:?}: {}", step.0, stderr(&o));
+        }
+        let channel = tonic::transport::Endpoint::from_shared(s.url())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let token = AuthClient::new(channel.clone())
+            .authenticate(AuthenticateRequest {
+                name: "alice".into(),
+                password: "alicepw".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .token;
+        let get = |token: String| {
+            let mut kv = KvClient::new(channel.clone());
+            async move {
+                let mut req = tonic::Request::new(RangeRequest {
+                    key: b"cfg/x".to_vec(),
+                    ..Default::default()
+                });
+                req.metadata_mut().insert("token", token.parse().unwrap());
+                kv.range(req).await
+            }
+        };
+        assert_eq!(
+            get(token.clone()).await.unwrap().into_inner().kvs.len(),
+            1,
+            "{name}"
+        );
+        let o = etcdctl(
+            REAL_ETCDCTL,
+            &s.endpoint(),
+            &[ROOT, "role", "add", "another"],
+            None,
+        );
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        let err = get(token.clone()).await.unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (
+                tonic::Code::InvalidArgument,
+                "etcdserver: revision of auth store is old"
+            ),
+            "{name}"
+        );
+        let err = get(format!("{token}x")).await.unwrap_err();
+        assert_eq!(
+            (err.code(), err.message()),
+            (
+                tonic::Code::Unauthenticated,
+                "etcdserver: invalid auth token"
+            ),
+            "{name}"
+        );
+    }
 }
 
 fn ctl(s: &Server, args: &[&str]) -> (String, String, i32) {

@@ -40,6 +40,9 @@ pub enum AuthError {
     InvalidAuthOpts,
     #[error("auth: invalid auth management")]
     InvalidAuthMgmt,
+    /// `--auth-token jwt,...`: bad options or keys, or signing failed.
+    #[error("{0}")]
+    Token(String),
     /// Hashing a password failed (bcrypt refuses e.g. passwords with a NUL byte).
     #[error("auth: cannot hash password: {0}")]
     Hash(String),

@@ -106,6 +106,11 @@ impl AuthStore {
         }
     }
 
+    /// The raft index a simple token was assigned at (see [`Tokens::index_of`]).
+    pub fn token_index(&self, token: &str) -> Option<u64> {
+        self.tokens.index_of(token)
+    }
+
     /// What `Authenticate` needs to check a password off the store's lock: the user's
     /// bcrypt hash and the revision it was read at.
     pub fn password_hash(&self, name: &str) -> Result<(Vec<u8>, u64), AuthError> {
@@ -247,7 +252,8 @@ impl AuthStore {
         if user.options.as_ref().is_some_and(|o| o.no_password) {
             return Err(AuthError::AuthFailed);
         }
-        Ok(self.tokens.assign(name, simple_token_prefix, index, now))
+        self.tokens
+            .assign(name, self.revision, simple_token_prefix, index, now)
     }
 }
 

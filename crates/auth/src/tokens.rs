@@ -7,11 +7,16 @@
 //! user drops its tokens; disabling auth drops them all. Simple tokens carry no revision:
 //! a request is checked against the current auth revision.
 //!
-//! `--auth-token jwt,...`: not served yet (the option is refused at start with etcd's
-//! `auth: invalid auth options`).
+//! `--auth-token jwt,pub-key=...,priv-key=...,sign-method=...[,ttl=...]`: stateless signed
+//! tokens ([`auth_jwt::JwtTokens`]) naming the user and the auth revision at
+//! authentication; a token from before the last auth change is refused (`revision of
+//! auth store is old`) and clients authenticate again.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use auth_jwt::JwtTokens;
 
 use parking_lot::Mutex;
 use rand::Rng;
@@ -24,21 +29,37 @@ const SIMPLE_TOKEN_PREFIX_LEN: usize = 16;
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(300);
 
 /// The `--auth-token` and `--auth-token-ttl` settings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TokenConfig {
     pub kind: TokenKind,
+    /// How long an unused simple token lives (JWTs carry their own `ttl` option).
     pub ttl: Duration,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum TokenKind {
     Simple,
+    /// Keys loaded from the options (shared: the provider is stateless).
+    Jwt(Arc<JwtTokens>),
 }
 
 impl TokenConfig {
     /// Parses `--auth-token` (`simple`, or `jwt,key=value,...`) as etcd's
     /// `decomposeOpts`/`NewTokenProvider`.
     pub fn parse(opts: &str, ttl: Duration) -> Result<TokenConfig, AuthError> {
+        let ttl = if ttl.is_zero() {
+            DEFAULT_TOKEN_TTL
+        } else {
+            ttl
+        };
+        if let Some(jwt) = opts.strip_prefix("jwt,") {
+            let tokens =
+                JwtTokens::from_options(jwt).map_err(|e| AuthError::Token(e.to_string()))?;
+            return Ok(TokenConfig {
+                kind: TokenKind::Jwt(Arc::new(tokens)),
+                ttl,
+            });
+        }
         let mut parts = opts.split(',');
         let kind = parts.next().unwrap_or_default();
         let mut seen = Vec::new();
@@ -78,6 +99,7 @@ impl Default for TokenConfig {
 pub struct Tokens {
     ttl: Duration,
     simple: Mutex<HashMap<String, SimpleToken>>,
+    jwt: Option<Arc<JwtTokens>>,
 }
 
 struct SimpleToken {
@@ -90,6 +112,10 @@ impl Tokens {
         Tokens {
             ttl: config.ttl,
             simple: Mutex::new(HashMap::new()),
+            jwt: match &config.kind {
+                TokenKind::Simple => None,
+                TokenKind::Jwt(j) => Some(j.clone()),
+            },
         }
     }
 
@@ -102,8 +128,21 @@ impl Tokens {
             .collect()
     }
 
-    /// Registers the token of an applied `Authenticate` (raft index `index`) for `user`.
-    pub fn assign(&self, user: &str, prefix: &str, index: u64, now: Instant) -> String {
+    /// The token of an applied `Authenticate` (raft index `index`) for `user` at auth
+    /// `revision`: a simple token is registered on this member; a JWT is signed.
+    pub fn assign(
+        &self,
+        user: &str,
+        revision: u64,
+        prefix: &str,
+        index: u64,
+        now: Instant,
+    ) -> Result<String, AuthError> {
+        if let Some(jwt) = &self.jwt {
+            return jwt
+                .assign(user, revision)
+                .map_err(|e| AuthError::Token(e.to_string()));
+        }
         let token = format!("{prefix}.{index}");
         let mut simple = self.simple.lock();
         simple.retain(|_, t| t.expires > now);
@@ -114,11 +153,16 @@ impl Tokens {
                 expires: now + self.ttl,
             },
         );
-        token
+        Ok(token)
     }
 
-    /// The user of a live token (its TTL starts again), with the current `revision`.
+    /// The user of a live token: a simple token's TTL starts again and it stands for the
+    /// current `revision`; a JWT names its own.
     pub fn info(&self, token: &str, revision: u64, now: Instant) -> Option<AuthInfo> {
+        if let Some(jwt) = &self.jwt {
+            let (username, revision) = jwt.info(token)?;
+            return Some(AuthInfo { username, revision });
+        }
         let mut simple = self.simple.lock();
         let t = simple.get_mut(token)?;
         if t.expires <= now {
@@ -143,8 +187,11 @@ impl Tokens {
     }
 
     /// The raft index a simple token was assigned at (its suffix), so a member that has
-    /// not applied it yet can wait for it.
-    pub fn index_of(token: &str) -> Option<u64> {
+    /// not applied it yet can wait for it. `None` for JWTs.
+    pub fn index_of(&self, token: &str) -> Option<u64> {
+        if self.jwt.is_some() {
+            return None;
+        }
         token.rsplit_once('.')?.1.parse().ok()
     }
 }
@@ -156,24 +203,25 @@ mod tests {
     #[test]
     fn options_parse_as_etcd() {
         let ttl = Duration::from_secs(7);
-        assert_eq!(
-            TokenConfig::parse("simple", ttl).unwrap(),
-            TokenConfig {
-                kind: TokenKind::Simple,
-                ttl
-            }
-        );
+        let simple = TokenConfig::parse("simple", ttl).unwrap();
+        assert!(matches!(simple.kind, TokenKind::Simple));
+        assert_eq!(simple.ttl, ttl);
         assert_eq!(
             TokenConfig::parse("simple", Duration::ZERO).unwrap().ttl,
             DEFAULT_TOKEN_TTL
         );
         for bad in ["", "bogus", "simple,a", "simple,a=1,a=2", "simple,a=b=c"] {
             assert_eq!(
-                TokenConfig::parse(bad, ttl),
-                Err(AuthError::InvalidAuthOpts),
+                TokenConfig::parse(bad, ttl).err(),
+                Some(AuthError::InvalidAuthOpts),
                 "{bad}"
             );
         }
+        let err = TokenConfig::parse("jwt,sign-method=RS256,priv-key=/nonexistent", ttl)
+            .err()
+            .unwrap();
+        assert!(matches!(err, AuthError::Token(_)), "{err}");
+        assert!(err.to_string().contains("/nonexistent"), "{err}");
     }
 
     #[test]
@@ -186,9 +234,9 @@ mod tests {
         let prefix = Tokens::gen_prefix();
         assert_eq!(prefix.len(), 16);
         assert!(prefix.chars().all(|c| c.is_ascii_alphabetic()));
-        let a = tokens.assign("alice", &prefix, 42, t0);
+        let a = tokens.assign("alice", 5, &prefix, 42, t0).unwrap();
         assert_eq!(a, format!("{prefix}.42"));
-        assert_eq!(Tokens::index_of(&a), Some(42));
+        assert_eq!(tokens.index_of(&a), Some(42));
         let info = tokens.info(&a, 5, t0 + Duration::from_secs(9)).unwrap();
         assert_eq!((info.username.as_str(), info.revision), ("alice", 5));
         // Used at 9 s: alive until 19 s.
@@ -196,12 +244,39 @@ mod tests {
         assert!(tokens.info(&a, 5, t0 + Duration::from_secs(29)).is_none());
         assert!(tokens.info("garbage", 5, t0).is_none());
 
-        let b = tokens.assign("bob", "p", 1, t0);
-        let c = tokens.assign("carol", "q", 2, t0);
+        let b = tokens.assign("bob", 5, "p", 1, t0).unwrap();
+        let c = tokens.assign("carol", 5, "q", 2, t0).unwrap();
         tokens.invalidate_user("bob");
         assert!(tokens.info(&b, 1, t0).is_none());
         assert!(tokens.info(&c, 1, t0).is_some());
         tokens.clear();
         assert!(tokens.info(&c, 1, t0).is_none());
+    }
+}
+
+#[cfg(test)]
+mod jwt_tests {
+    use super::*;
+
+    /// A JWT provider with etcd's own test keys (shipped with the auth-jwt crate).
+    fn jwt_config() -> TokenConfig {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../auth-jwt/tests/fixtures");
+        let opts = format!("jwt,pub-key={dir}/rsa.pub,priv-key={dir}/rsa.key,sign-method=RS256");
+        TokenConfig::parse(&opts, Duration::ZERO).unwrap()
+    }
+
+    #[test]
+    fn jwts_carry_user_and_revision_and_need_no_table() {
+        let config = jwt_config();
+        let tokens = Tokens::new(&config);
+        let now = Instant::now();
+        let t = tokens.assign("alice", 7, "ignored", 99, now).unwrap();
+        assert_eq!(tokens.index_of(&t), None, "no raft index to wait for");
+        // Another member with the same keys accepts it: nothing is shared but the keys.
+        let other = Tokens::new(&config);
+        let info = other.info(&t, 12, now).unwrap();
+        assert_eq!((info.username.as_str(), info.revision), ("alice", 7));
+        assert!(other.info(&format!("{t}x"), 12, now).is_none());
+        assert!(other.info("abc.42", 12, now).is_none());
     }
 }

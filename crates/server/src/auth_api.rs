@@ -50,7 +50,7 @@ impl EtcdBackend {
     /// A simple token names the raft index it was assigned at: a member that has not
     /// applied that far yet waits (within the request timeout) before looking it up.
     async fn wait_for_token_index(&self, token: &str) {
-        let Some(index) = Tokens::index_of(token) else {
+        let Some(index) = self.auth.read().token_index(token) else {
             return;
         };
         let mut applied = self.raft.subscribe_applied();
