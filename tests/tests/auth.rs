@@ -198,55 +198,80 @@ fn jwt_session_matches_real_etcd() {
     assert!(denied >= 5, "only {denied} permission-denied answers");
 }
 
-/// A JWT names the auth revision it was issued at: after any auth change it is refused as
-/// old (clients then authenticate again), on real etcd and on ours alike.
-#[tokio::test]
-async fn jwt_from_before_an_auth_change_is_refused_as_old() {
-    use etcd_proto::etcdserverpb::{auth_client::AuthClient, kv_client::KvClient};
-    use etcd_proto::etcdserverpb::{AuthenticateRequest, RangeRequest};
-
+/// Starts real etcd and ours in turn with `flags` (after the fast bcrypt cost), runs
+/// [`SETUP`] on each and hands it to `check` with its name.
+async fn on_both<F, Fut>(flags: &[&str], check: F)
+where
+    F: Fn(&'static str, Server) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let dir = tempfile::tempdir().unwrap();
     for (name, bin) in [
         ("real", Path::new(REAL_ETCD).to_path_buf()),
         ("ours", our_bin("etcd-server")),
     ] {
-        let flag = jwt_flag();
-        let args: Vec<&str> = FAST_BCRYPT.iter().copied().chain([flag.as_str()]).collect();
+        let args: Vec<&str> = FAST_BCRYPT.iter().chain(flags).copied().collect();
         let s = Server::start(&bin, &dir.path().join(name), &args);
         for step in SETUP {
             let o = etcdctl(REAL_ETCDCTL, &s.endpoint(), step.0, step.1);
             assert!(o.status.success(), "{name} {:?}: {}", step.0, stderr(&o));
         }
-        let channel = tonic::transport::Endpoint::from_shared(s.url())
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let token = AuthClient::new(channel.clone())
-            .authenticate(AuthenticateRequest {
-                name: "alice".into(),
-                password: "alicepw".into(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .token;
-        let get = |token: String| {
-            let mut kv = KvClient::new(channel.clone());
-            async move {
-                let mut req = tonic::Request::new(RangeRequest {
-                    key: b"cfg/x".to_vec(),
-                    ..Default::default()
-                });
-                req.metadata_mut().insert("token", token.parse().unwrap());
-                kv.range(req).await
-            }
-        };
-        assert_eq!(
-            get(token.clone()).await.unwrap().into_inner().kvs.len(),
-            1,
-            "{name}"
-        );
+        check(name, s).await;
+    }
+}
+
+/// A gRPC connection to `s` and alice's token.
+async fn alice_login(s: &Server) -> (tonic::transport::Channel, String) {
+    use etcd_proto::etcdserverpb::{auth_client::AuthClient, AuthenticateRequest};
+    let channel = tonic::transport::Endpoint::from_shared(s.url())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let token = AuthClient::new(channel.clone())
+        .authenticate(AuthenticateRequest {
+            name: "alice".into(),
+            password: "alicepw".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    (channel, token)
+}
+
+/// Range `cfg/x` with `token`.
+async fn get_with(
+    channel: &tonic::transport::Channel,
+    token: &str,
+) -> Result<usize, tonic::Status> {
+    use etcd_proto::etcdserverpb::{kv_client::KvClient, RangeRequest};
+    let mut req = tonic::Request::new(RangeRequest {
+        key: b"cfg/x".to_vec(),
+        ..Default::default()
+    });
+    req.metadata_mut().insert("token", token.parse().unwrap());
+    Ok(KvClient::new(channel.clone())
+        .range(req)
+        .await?
+        .into_inner()
+        .kvs
+        .len())
+}
+
+fn assert_status(r: Result<usize, tonic::Status>, code: tonic::Code, msg: &str, who: &str) {
+    let err = r.expect_err(who);
+    assert_eq!((err.code(), err.message()), (code, msg), "{who}");
+}
+
+/// A JWT names the auth revision it was issued at: after any auth change it is refused as
+/// old (clients then authenticate again), on real etcd and on ours alike.
+#[tokio::test]
+async fn jwt_from_before_an_auth_change_is_refused_as_old() {
+    let flag = jwt_flag();
+    on_both(&[&flag], |name, s| async move {
+        let (channel, token) = alice_login(&s).await;
+        assert_eq!(get_with(&channel, &token).await.unwrap(), 1, "{name}");
         let o = etcdctl(
             REAL_ETCDCTL,
             &s.endpoint(),
@@ -254,25 +279,61 @@ async fn jwt_from_before_an_auth_change_is_refused_as_old() {
             None,
         );
         assert!(o.status.success(), "{name}: {}", stderr(&o));
-        let err = get(token.clone()).await.unwrap_err();
-        assert_eq!(
-            (err.code(), err.message()),
-            (
-                tonic::Code::InvalidArgument,
-                "etcdserver: revision of auth store is old"
-            ),
-            "{name}"
+        let old = "etcdserver: revision of auth store is old";
+        assert_status(
+            get_with(&channel, &token).await,
+            tonic::Code::InvalidArgument,
+            old,
+            name,
         );
-        let err = get(format!("{token}x")).await.unwrap_err();
-        assert_eq!(
-            (err.code(), err.message()),
-            (
+        let bad = "etcdserver: invalid auth token";
+        let forged = format!("{token}x");
+        assert_status(
+            get_with(&channel, &forged).await,
+            tonic::Code::Unauthenticated,
+            bad,
+            name,
+        );
+    })
+    .await;
+}
+
+/// Simple tokens expire after --auth-token-ttl unused; garbage tokens are refused; the
+/// member keeps serving the valid ones.
+#[tokio::test]
+async fn expired_and_garbage_simple_tokens_are_refused() {
+    on_both(&["--auth-token-ttl=1"], |name, s| async move {
+        let (channel, token) = alice_login(&s).await;
+        let (_, fresh) = alice_login(&s).await;
+        assert_eq!(get_with(&channel, &token).await.unwrap(), 1, "{name}");
+        let bad = "etcdserver: invalid auth token";
+        // (Not a token naming a future raft index: etcd waits for that index to be applied.)
+        for garbage in ["", "nonsense", "abc.1", "abcdefghijklmnop.2"] {
+            let what = format!("{name}: token {garbage:?}");
+            assert_status(
+                get_with(&channel, garbage).await,
                 tonic::Code::Unauthenticated,
-                "etcdserver: invalid auth token"
-            ),
-            "{name}"
+                bad,
+                &what,
+            );
+        }
+        // Keep `fresh` in use while `token` idles past its TTL (etcd checks once a second).
+        for _ in 0..6 {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            assert_eq!(
+                get_with(&channel, &fresh).await.unwrap(),
+                1,
+                "{name}: used token expired"
+            );
+        }
+        assert_status(
+            get_with(&channel, &token).await,
+            tonic::Code::Unauthenticated,
+            bad,
+            name,
         );
-    }
+    })
+    .await;
 }
 
 fn ctl(s: &Server, args: &[&str]) -> (String, String, i32) {
@@ -311,11 +372,14 @@ async fn every_member_serves_auth_including_one_restored_from_a_snapshot() {
         let o = etcdctl(REAL_ETCDCTL, &c.members[i].endpoint(), args, None);
         (stdout(&o), stderr(&o), o.status.code().unwrap_or(-1))
     };
-    // m2 is down while users and roles are made and enough writes follow for a log
+    // A follower is down while users and roles are made and enough writes follow for a log
     // compaction: it gets them in a raft snapshot. Auth is enabled once it caught up.
-    c.kill9(2);
+    let leader = c.leader().await;
+    let behind = (0..3).rev().find(|&i| i != leader).unwrap();
+    c.kill9(behind);
     let (setup, enable) = SETUP.split_at(SETUP.len() - 1);
-    let ep0 = c.members[0].endpoint();
+    let up: Vec<usize> = (0..3).filter(|&i| i != behind).collect();
+    let ep0 = c.members[up[0]].endpoint();
     let run = |steps: &[session::Step]| {
         for step in steps {
             let o = etcdctl(REAL_ETCDCTL, &ep0, step.0, step.1);
@@ -324,22 +388,22 @@ async fn every_member_serves_auth_including_one_restored_from_a_snapshot() {
     };
     run(setup);
     let load = PutLoad::start(
-        &c.endpoints()[..2],
+        &[c.members[up[0]].endpoint(), c.members[up[1]].endpoint()],
         32,
         "load/",
         Some(SNAPSHOT_CATCHUP_PUTS),
     );
     let (acked, failed) = load.finish(Duration::from_secs(90)).await;
     assert_eq!((acked.len(), failed), (SNAPSHOT_CATCHUP_PUTS, 0));
-    let log_offset = c.members[2].log_len();
-    c.restart(2).await;
+    let log_offset = c.members[behind].log_len();
+    c.restart(behind).await;
     // (hashkv needs root once auth is on: converge first.)
     c.wait_converged().await;
     assert!(
-        c.members[2]
+        c.members[behind]
             .log_since(log_offset)
             .contains("restoring backend from a raft snapshot"),
-        "m2 was expected to catch up by snapshot"
+        "the stopped member was expected to catch up by snapshot"
     );
     run(enable);
     for i in 0..3 {
