@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use integration_tests::{free_port, our_bin, REAL_ETCDCTL};
+use integration_tests::{free_port, our_bin, REAL_ETCD, REAL_ETCDCTL};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
@@ -84,9 +84,13 @@ struct Proc {
 
 impl Proc {
     fn start(dir: &Path, name: &str, args: &[String]) -> Proc {
+        Proc::start_bin(&our_bin("etcd-server"), dir, name, args)
+    }
+
+    fn start_bin(bin: &Path, dir: &Path, name: &str, args: &[String]) -> Proc {
         let log = dir.join(format!("{name}.log"));
         let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new(our_bin("etcd-server"))
+        let child = Command::new(bin)
             .args(["--name", name, "--data-dir", &path(&dir.join(name))])
             .args(args)
             .stdin(Stdio::null())
@@ -151,6 +155,10 @@ fn wait_healthy(endpoint: &str, flags: &[&str], procs: &[&Proc]) {
 }
 
 fn single_member(dir: &Path, https: u16, http: u16, extra: &[String]) -> Proc {
+    single_member_of(&our_bin("etcd-server"), dir, https, http, extra)
+}
+
+fn single_member_of(bin: &Path, dir: &Path, https: u16, http: u16, extra: &[String]) -> Proc {
     let peer = format!("http://127.0.0.1:{}", free_port());
     let mut args: Vec<String> = [
         "--listen-client-urls".to_owned(),
@@ -166,7 +174,7 @@ fn single_member(dir: &Path, https: u16, http: u16, extra: &[String]) -> Proc {
     ]
     .into();
     args.extend_from_slice(extra);
-    Proc::start(dir, "m", &args)
+    Proc::start_bin(bin, dir, "m", &args)
 }
 
 #[test]
@@ -255,6 +263,95 @@ fn client_cert_auth_requires_a_certificate_from_the_trusted_ca() {
     );
     let refused = ctl(&secure, &[&cacert, &cert, &key], &["get", "k"]);
     assert!(!refused.status.success(), "{}", text(&refused));
+}
+
+/// With --client-cert-auth, the common name of a verified client certificate is the user
+/// (no --user needed), on real etcd and ours alike.
+#[test]
+fn client_certificate_common_name_is_the_user() {
+    for (name, bin) in [
+        ("real", PathBuf::from(REAL_ETCD)),
+        ("ours", our_bin("etcd-server")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = Ca::new(dir.path(), "main");
+        let server = ca.issue("server");
+        let (https, http) = (free_port(), free_port());
+        let m = single_member_of(
+            &bin,
+            dir.path(),
+            https,
+            http,
+            &[
+                "--cert-file".into(),
+                server.cert.clone(),
+                "--key-file".into(),
+                server.key.clone(),
+                "--trusted-ca-file".into(),
+                ca.path(),
+                "--client-cert-auth".into(),
+                "--bcrypt-cost=4".into(),
+            ],
+        );
+        let plain = format!("http://127.0.0.1:{http}");
+        wait_healthy(&plain, &[], &[&m]);
+        for args in [
+            &["user", "add", "root:rootpw"][..],
+            &["user", "grant-role", "root", "root"],
+            &["role", "add", "app"],
+            &[
+                "role",
+                "grant-permission",
+                "app",
+                "read",
+                "cfg/",
+                "--prefix",
+            ],
+            &["user", "add", "alice", "--no-password"],
+            &["user", "grant-role", "alice", "app"],
+            &["put", "cfg/x", "1"],
+            &["auth", "enable"],
+        ] {
+            let out = ctl(&plain, &[], args);
+            assert!(out.status.success(), "{name} {args:?}: {}", text(&out));
+        }
+        let secure = format!("https://127.0.0.1:{https}");
+        let cacert = format!("--cacert={}", ca.path());
+        let as_cert = |leaf: &Leaf, args: &[&str]| {
+            let (cert, key) = (
+                format!("--cert={}", leaf.cert),
+                format!("--key={}", leaf.key),
+            );
+            ctl(&secure, &[&cacert, &cert, &key], args)
+        };
+        let (alice, root) = (ca.issue("alice"), ca.issue("root"));
+        let got = as_cert(&alice, &["get", "cfg/x", "--print-value-only"]);
+        assert_eq!(
+            String::from_utf8_lossy(&got.stdout),
+            "1\n",
+            "{name}: {}",
+            text(&got)
+        );
+        let denied = as_cert(&alice, &["put", "cfg/x", "2"]);
+        assert!(
+            text(&denied).contains("Error: etcdserver: permission denied"),
+            "{name}: {}",
+            text(&denied)
+        );
+        let ok = as_cert(&root, &["put", "cfg/x", "3"]);
+        assert!(ok.status.success(), "{name}: {}", text(&ok));
+        let anonymous = ctl(&plain, &[], &["get", "cfg/x"]);
+        assert!(
+            text(&anonymous).contains("Error: etcdserver: user name is empty"),
+            "{name}: {}",
+            text(&anonymous)
+        );
+        let nopass = ctl(&plain, &["--user=alice:x"], &["get", "cfg/x"]);
+        assert!(
+            !nopass.status.success(),
+            "{name}: a no-password user logged in with a password"
+        );
+    }
 }
 
 #[test]
