@@ -1,5 +1,6 @@
 //! The connection handle and its typed service clients.
 
+use std::future::Future;
 use std::time::Duration;
 
 use etcd_proto::etcdserverpb::{
@@ -9,15 +10,19 @@ use etcd_proto::etcdserverpb::{
 };
 use tokio::time::Instant;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 
-use crate::{
-    call_with_retry, endpoint, ClientConfig, Credentials, Error, Result, RetryPolicy,
-    TokenInterceptor,
-};
+use crate::endpoint::Dialer;
+use crate::error::messages::{AUTH_NOT_ENABLED, AUTH_OLD_REVISION, INVALID_AUTH_TOKEN, USER_EMPTY};
+use crate::retry::{attempts, backoff};
+use crate::{ClientConfig, Credentials, Error, Result, RetryLog, RetryPolicy, TokenInterceptor};
 
 /// The transport every service client of a [`Client`] runs on.
 pub type Svc = InterceptedService<Channel, TokenInterceptor>;
+
+/// clientv3's `defaultUnaryMaxRetries`: no call makes more attempts than this, however
+/// often its auth token is refreshed.
+const MAX_ATTEMPTS: u32 = 100;
 
 /// A connection to an etcd cluster. Cloning is cheap and shares the connection.
 #[derive(Clone)]
@@ -26,6 +31,9 @@ pub struct Client {
     token: TokenInterceptor,
     endpoints: Vec<String>,
     request_timeout: Option<Duration>,
+    /// Whom to log in as: set only when both the user name and the password are non-empty
+    /// (clientv3 ignores credentials otherwise).
+    credentials: Option<Credentials>,
 }
 
 impl Client {
@@ -33,48 +41,27 @@ impl Client {
     /// single endpoint is given; several endpoints are balanced and connected on demand),
     /// then authenticates if credentials are set.
     pub async fn connect(cfg: ClientConfig) -> Result<Client> {
-        let endpoints = Self::endpoints_of(&cfg)?;
-        let channel = if let [single] = endpoints.as_slice() {
-            let connect = single.connect();
-            if cfg.dial_timeout.is_zero() {
-                connect.await?
-            } else {
-                tokio::time::timeout(cfg.dial_timeout, connect)
-                    .await
-                    .map_err(|_| Error::DeadlineExceeded(None))??
-            }
+        let dialer = Dialer::new(&cfg)?;
+        let channel = if cfg.dial_timeout.is_zero() {
+            dialer.connect().await?
         } else {
-            Channel::balance_list(endpoints.into_iter())
+            tokio::time::timeout(cfg.dial_timeout, dialer.connect())
+                .await
+                .map_err(|_| Error::DeadlineExceeded(None))??
         };
         let client = Self::from_channel(channel, &cfg);
-        if let Some(creds) = &cfg.credentials {
-            let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
-            client.authenticate(creds, deadline, |_, _| {}).await?;
-        }
+        let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
+        client
+            .authenticate(deadline, &mut |_: u32, _: &Error| {})
+            .await?;
         Ok(client)
     }
 
-    /// Builds a client without any I/O: the connection is made by the first call (and calls
-    /// made through [`call_with_retry`] wait for it, as etcd's Go client does). Must be
-    /// called within a tokio runtime.
+    /// Builds a client without any I/O but reading TLS files: the connection is made by the
+    /// first call (and calls made through [`Client::call`] wait for it, as etcd's Go client
+    /// does). Must be called within a tokio runtime.
     pub fn connect_lazy(cfg: &ClientConfig) -> Result<Client> {
-        let endpoints = Self::endpoints_of(cfg)?;
-        let channel = if let [single] = endpoints.as_slice() {
-            single.connect_lazy()
-        } else {
-            Channel::balance_list(endpoints.into_iter())
-        };
-        Ok(Self::from_channel(channel, cfg))
-    }
-
-    fn endpoints_of(cfg: &ClientConfig) -> Result<Vec<Endpoint>> {
-        if cfg.endpoints.is_empty() {
-            return Err(Error::NoEndpoints);
-        }
-        cfg.endpoints
-            .iter()
-            .map(|ep| endpoint::build(ep, cfg))
-            .collect()
+        Ok(Self::from_channel(Dialer::new(cfg)?.lazy(), cfg))
     }
 
     fn from_channel(channel: Channel, cfg: &ClientConfig) -> Client {
@@ -83,19 +70,33 @@ impl Client {
             token: TokenInterceptor::default(),
             endpoints: cfg.endpoints.clone(),
             request_timeout: cfg.request_timeout,
+            credentials: cfg
+                .credentials
+                .clone()
+                .filter(|c| !c.user.is_empty() && !c.password.is_empty()),
         }
     }
 
-    /// Logs in as `creds.user` and attaches the returned token to all later requests.
-    /// A cluster without authentication enabled is not an error (as in clientv3).
+    /// The credentials this client logs in with, if any.
+    pub fn credentials(&self) -> Option<&Credentials> {
+        self.credentials.as_ref()
+    }
+
+    /// Logs in with the configured credentials (if any) and attaches the returned token to
+    /// all later requests. A cluster without authentication enabled is not an error (as in
+    /// clientv3), though the refusal is logged like any failed attempt.
     pub async fn authenticate(
         &self,
-        creds: &Credentials,
         deadline: Option<Instant>,
-        on_failure: impl FnMut(u32, &Error),
+        log: &mut impl RetryLog,
     ) -> Result<()> {
-        let auth = self.auth();
-        let result = call_with_retry(deadline, RetryPolicy::Repeatable, on_failure, |left| {
+        let Some(creds) = &self.credentials else {
+            return Ok(());
+        };
+        // Without the interceptor: like clientv3's separate authenticator connection, the
+        // login does not carry the (perhaps expired) token, which the server would check.
+        let auth = AuthClient::new(self.channel.clone());
+        let result = attempts(deadline, RetryPolicy::NonRepeatable, 0, log, |left| {
             let mut req = tonic::Request::new(AuthenticateRequest {
                 name: creds.user.clone(),
                 password: creds.password.clone(),
@@ -109,8 +110,50 @@ impl Client {
         .await;
         match result {
             Ok(resp) => Ok(self.token.set(Some(&resp.into_inner().token))?),
-            Err(e) if e.is_etcd("etcdserver: authentication is not enabled") => Ok(()),
-            Err(e) => Err(e),
+            Err(f) if f.error.is_etcd(AUTH_NOT_ENABLED) => Ok(()),
+            Err(f) => Err(f.error),
+        }
+    }
+
+    /// clientv3's `shouldRefreshToken`: whether `err` asks for a new token.
+    fn should_refresh(&self, err: &Error) -> bool {
+        (err.is_etcd(USER_EMPTY) && self.credentials.is_some())
+            || err.is_etcd(INVALID_AUTH_TOKEN)
+            || err.is_etcd(AUTH_OLD_REVISION)
+    }
+
+    /// Runs one unary RPC as clientv3's retry interceptor does: [`crate::call_with_retry`]'s
+    /// waiting and retries, and when the server refuses the auth token (invalid, or older
+    /// than the auth store), a fresh login (if credentials are set) and another attempt.
+    pub async fn call<T, F, Fut>(
+        &self,
+        deadline: Option<Instant>,
+        policy: RetryPolicy,
+        log: &mut impl RetryLog,
+        mut call: F,
+    ) -> Result<T>
+    where
+        F: FnMut(Option<Duration>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, tonic::Status>>,
+    {
+        let mut first = 0;
+        loop {
+            let failure = match attempts(deadline, policy, first, log, &mut call).await {
+                Ok(v) => return Ok(v),
+                Err(f) => f,
+            };
+            if failure.attempt + 1 >= MAX_ATTEMPTS || !self.should_refresh(&failure.error) {
+                return Err(failure.error);
+            }
+            if self.credentials.is_some() {
+                self.token.set(None)?;
+                if let Err(e) = self.authenticate(deadline, log).await {
+                    log.token_refresh_failed(&e);
+                    return Err(e);
+                }
+            }
+            first = failure.attempt + 1;
+            backoff(deadline).await;
         }
     }
 

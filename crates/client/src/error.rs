@@ -14,9 +14,9 @@ pub enum Error {
     /// An endpoint string could not be turned into a URI.
     #[error("invalid endpoint {0:?}: {1}")]
     InvalidEndpoint(String, String),
-    /// TLS was asked for; this client does not implement it yet.
-    #[error("TLS connections are not supported by this client yet")]
-    TlsUnsupported,
+    /// The TLS material (certificates, key) is unusable; the text is Go's.
+    #[error("{0}")]
+    Tls(String),
     /// The call's deadline passed. Carries the last connection failure seen while waiting
     /// for the connection to become ready, if any.
     #[error("context deadline exceeded")]
@@ -106,6 +106,20 @@ pub fn go_code_name(code: Code) -> &'static str {
         Code::DataLoss => "DataLoss",
         Code::Unauthenticated => "Unauthenticated",
     }
+}
+
+/// The texts of the etcd errors (`rpctypes`) that clients act upon.
+pub mod messages {
+    /// `ErrUserEmpty`: a request without a token on a cluster with auth enabled.
+    pub const USER_EMPTY: &str = "etcdserver: user name is empty";
+    /// `ErrRootRoleNotExist`: `auth enable` while the root user lacks the root role.
+    pub const ROOT_ROLE_NOT_EXIST: &str = "etcdserver: root user does not have root role";
+    /// `ErrAuthNotEnabled`.
+    pub const AUTH_NOT_ENABLED: &str = "etcdserver: authentication is not enabled";
+    /// `ErrInvalidAuthToken`: the token expired or the server forgot it (restart).
+    pub const INVALID_AUTH_TOKEN: &str = "etcdserver: invalid auth token";
+    /// `ErrAuthOldRevision`: users or roles changed since the token was issued.
+    pub const AUTH_OLD_REVISION: &str = "etcdserver: revision of auth store is old";
 }
 
 /// True if `msg` is the text of one of the errors clientv3 maps back to an etcd error

@@ -8,23 +8,28 @@
 //! Error values mirror what etcd's Go client (`clientv3`) reports, so tools built on this
 //! crate (our `etcdctl`) can print the same messages: see [`Error`].
 //!
-//! Room is left for TLS (`--cacert/--cert/--key`, see [`TlsConfig`]) and for user/password
-//! authentication ([`Credentials`]); authentication is implemented (the token is attached to
-//! every request), TLS is parsed but reported as unsupported for now.
+//! TLS follows clientv3's rules ([`TlsConfig`]: `--cacert/--cert/--key`,
+//! `--insecure-skip-tls-verify`; `https://` endpoints, or any endpoint without a scheme once
+//! TLS is configured). User/password authentication ([`Credentials`]) attaches the token to
+//! every request and, through [`Client::call`], logs in again when the server refuses the
+//! token, as clientv3's retry interceptor does.
 
 mod auth;
 mod client;
 mod config;
+mod connect;
 mod endpoint;
 mod error;
 mod retry;
+mod tls;
 
 pub use auth::TokenInterceptor;
 pub use client::{Client, Svc};
 pub use config::{ClientConfig, Credentials, TlsConfig};
 pub use endpoint::normalize_endpoint;
-pub use error::{go_code_name, Error, Result};
-pub use retry::{call_with_retry, RetryPolicy};
+pub use error::{go_code_name, messages, Error, Result};
+pub use retry::{call_with_retry, RetryLog, RetryPolicy};
+pub use tls::check as check_tls;
 
 /// Re-export of the generated wire types, so users need not depend on `etcd-proto` directly.
 pub use etcd_proto as proto;

@@ -43,23 +43,72 @@ fn describe(s: &Status) -> String {
     text
 }
 
+/// Where the failures of a call are reported (clientv3's retry interceptor logs them).
+/// Closures `|attempt: u32, err: &Error| ...` are loggers that ignore token refreshes.
+pub trait RetryLog {
+    /// Attempt number `attempt` (counted from 0 across the whole call) failed with `err`.
+    fn attempt_failed(&mut self, attempt: u32, err: &Error);
+
+    /// Fetching a new auth token, after the server refused the old one, failed with `err`
+    /// (the call then fails with it).
+    fn token_refresh_failed(&mut self, err: &Error) {
+        let _ = err;
+    }
+}
+
+impl<F: FnMut(u32, &Error)> RetryLog for F {
+    fn attempt_failed(&mut self, attempt: u32, err: &Error) {
+        self(attempt, err)
+    }
+}
+
 /// Runs `call` until it succeeds, fails for good, or `deadline` passes.
 ///
 /// `call` gets the time left (to put into the request as its gRPC timeout). Every failed
 /// attempt that clientv3 would log is reported to `on_failure(attempt, &error)` before the
 /// next attempt or the return. A passed deadline yields [`Error::DeadlineExceeded`].
+/// Answers about the auth token are not acted upon here: [`crate::Client::call`] does.
 pub async fn call_with_retry<T, F, Fut>(
     deadline: Option<Instant>,
     policy: RetryPolicy,
     mut on_failure: impl FnMut(u32, &Error),
-    mut call: F,
+    call: F,
 ) -> Result<T>
 where
     F: FnMut(Option<Duration>) -> Fut,
     Fut: Future<Output = std::result::Result<T, Status>>,
 {
-    let mut attempt = 0u32;
+    attempts(deadline, policy, 0, &mut on_failure, call)
+        .await
+        .map_err(|f| f.error)
+}
+
+/// How a run of attempts ended without success.
+pub(crate) struct Failure {
+    /// The error the call fails with.
+    pub error: Error,
+    /// The number of the attempt that failed last.
+    pub attempt: u32,
+}
+
+/// [`call_with_retry`] with attempts numbered from `first_attempt` and any [`RetryLog`].
+pub(crate) async fn attempts<T, F, Fut>(
+    deadline: Option<Instant>,
+    policy: RetryPolicy,
+    first_attempt: u32,
+    log: &mut impl RetryLog,
+    mut call: F,
+) -> std::result::Result<T, Failure>
+where
+    F: FnMut(Option<Duration>) -> Fut,
+    Fut: Future<Output = std::result::Result<T, Status>>,
+{
+    let mut attempt = first_attempt;
     let mut last_connection_error: Option<String> = None;
+    let mut fail = |attempt: u32, error: Error| {
+        log.attempt_failed(attempt, &error);
+        Failure { error, attempt }
+    };
     loop {
         let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let outcome = match remaining {
@@ -72,8 +121,7 @@ where
             Some(Err(status)) => status,
             None => {
                 let err = Error::DeadlineExceeded(last_connection_error.take());
-                on_failure(attempt, &err);
-                return Err(err);
+                return Err(fail(attempt, err));
             }
         };
         if is_connection_failure(&status) {
@@ -83,19 +131,21 @@ where
         }
         if status.code() == Code::DeadlineExceeded && deadline.is_some_and(|d| Instant::now() >= d)
         {
-            let err = Error::DeadlineExceeded(None);
-            on_failure(attempt, &err);
-            return Err(err);
+            return Err(fail(attempt, Error::DeadlineExceeded(None)));
         }
         let retry = policy == RetryPolicy::Repeatable && status.code() == Code::Unavailable;
-        let err = Error::Status(status);
-        on_failure(attempt, &err);
+        let failure = fail(attempt, Error::Status(status));
         if !retry {
-            return Err(err);
+            return Err(failure);
         }
         attempt += 1;
         sleep_within(deadline, RETRY_BACKOFF).await;
     }
+}
+
+/// Pause before the attempt that follows a token refresh.
+pub(crate) async fn backoff(deadline: Option<Instant>) {
+    sleep_within(deadline, RETRY_BACKOFF).await;
 }
 
 /// Sleeps for `pause`, or until `deadline` if that comes first.

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use client::{call_with_retry, Client, ClientConfig, Error, RetryPolicy};
+use client::{Client, ClientConfig, Error, RetryLog, RetryPolicy};
 use tokio::time::Instant;
 
 use crate::exit::{Exit, EXIT_BAD_CONNECTION};
@@ -64,16 +64,46 @@ fn grpc_text(err: &Error, passthrough_host: Option<&str>) -> String {
     }
 }
 
-/// zap's JSON warning for a failed attempt (clientv3's retry interceptor).
-fn warn_retry(target: &str, passthrough_host: Option<&str>, attempt: u32, err: &Error) {
+/// zap's JSON warning from clientv3's retry interceptor (`caller` is its source line):
+/// `target`, then the extra fields, already rendered.
+fn warn(caller: u32, msg: &str, target: &str, fields: &str) {
     let mut line = String::from("{\"level\":\"warn\",\"ts\":");
     write_str(&mut line, crate::go::time::zap_now().as_bytes());
-    line.push_str(",\"caller\":\"clientv3/retry_interceptor.go:62\",\"msg\":\"retrying of unary invoker failed\",\"target\":");
+    line.push_str(&format!(
+        ",\"caller\":\"clientv3/retry_interceptor.go:{caller}\",\"msg\":\"{msg}\",\"target\":"
+    ));
     write_str(&mut line, target.as_bytes());
-    line.push_str(&format!(",\"attempt\":{attempt},\"error\":"));
-    write_str(&mut line, grpc_text(err, passthrough_host).as_bytes());
+    line.push_str(fields);
     line.push_str("}\n");
     out::stderr(line);
+}
+
+/// The retry interceptor's log for one connection.
+struct Log<'a> {
+    target: &'a str,
+    passthrough_host: Option<&'a str>,
+}
+
+impl RetryLog for Log<'_> {
+    fn attempt_failed(&mut self, attempt: u32, err: &Error) {
+        let mut fields = format!(",\"attempt\":{attempt},\"error\":");
+        write_str(
+            &mut fields,
+            grpc_text(err, self.passthrough_host).as_bytes(),
+        );
+        warn(62, "retrying of unary invoker failed", self.target, &fields);
+    }
+
+    fn token_refresh_failed(&mut self, err: &Error) {
+        let mut fields = String::from(",\"error\":");
+        write_str(&mut fields, err.to_string().as_bytes());
+        warn(
+            79,
+            "retrying of unary invoker failed to fetch new auth token",
+            self.target,
+            &fields,
+        );
+    }
 }
 
 /// The endpoint as clientv3 shows it in a target (scheme removed).
@@ -116,20 +146,29 @@ impl Conn {
             target,
             passthrough_host,
         };
-        if let Some(creds) = &cfg.credentials {
-            let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
-            let (target, host) = (conn.target.clone(), conn.passthrough_host.clone());
-            conn.client
-                .authenticate(creds, deadline, |a, e| {
-                    warn_retry(&target, host.as_deref(), a, e)
-                })
-                .await
-                .map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
-        }
+        let deadline = (!cfg.dial_timeout.is_zero()).then(|| Instant::now() + cfg.dial_timeout);
+        conn.client
+            .authenticate(deadline, &mut conn.log())
+            .await
+            .map_err(|e| Exit::error(EXIT_BAD_CONNECTION, e))?;
         Ok(conn)
     }
 
-    /// Runs one RPC until `deadline` with clientv3's retry policy and warnings.
+    fn log(&self) -> Log<'_> {
+        Log {
+            target: &self.target,
+            passthrough_host: self.passthrough_host.as_deref(),
+        }
+    }
+
+    /// What clientv3's stream interceptor does before opening a stream (watch,
+    /// keep-alive): log in again when credentials are set.
+    pub async fn stream_auth(&self) -> Result<(), Error> {
+        self.client.authenticate(None, &mut self.log()).await
+    }
+
+    /// Runs one RPC until `deadline` with clientv3's retry policy, token refresh and
+    /// warnings.
     pub async fn call<T, F, Fut>(
         &self,
         deadline: Option<Instant>,
@@ -140,13 +179,8 @@ impl Conn {
         F: FnMut(Option<Duration>) -> Fut,
         Fut: Future<Output = Result<T, tonic::Status>>,
     {
-        let host = self.passthrough_host.as_deref();
-        call_with_retry(
-            deadline,
-            policy,
-            |a, e| warn_retry(&self.target, host, a, e),
-            call,
-        )
-        .await
+        self.client
+            .call(deadline, policy, &mut self.log(), call)
+            .await
     }
 }

@@ -222,8 +222,13 @@ impl<'a> KeepAlive<'a> {
     }
 
     /// Opens a stream whose first request is already queued (the server answers the call
-    /// only once it has a message to send).
+    /// only once it has a message to send), logging in again first as clientv3's stream
+    /// interceptor does.
     async fn open(&self) -> Result<KaStream, tonic::Status> {
+        self.conn.stream_auth().await.map_err(|e| match e {
+            client::Error::Status(s) => s,
+            other => tonic::Status::unavailable(other.to_string()),
+        })?;
         let (tx, rx) = mpsc::channel(4);
         let _ = tx.send(LeaseKeepAliveRequest { id: self.id }).await;
         let stream = self

@@ -2,6 +2,7 @@
 //! into a client configuration (`clientConfigFromCmd`), creating the client
 //! (`mustClientFromCmd`) and running RPCs with clientv3's deadline, retry and logging.
 
+pub mod auth;
 pub mod compaction;
 mod conn;
 pub mod endpoint;
@@ -9,8 +10,11 @@ pub mod kv;
 pub mod lease;
 pub mod member;
 pub mod move_leader;
+mod password;
+pub mod role;
 pub mod txn;
 mod txn_parse;
+pub mod user;
 pub mod version;
 pub mod watch;
 mod watch_args;
@@ -25,7 +29,6 @@ use tokio::time::Instant;
 use crate::cli::command::CmdPath;
 use crate::cli::{env, flags::FlagSet};
 use crate::exit::{CmdResult, Exit, EXIT_BAD_ARGS, EXIT_BAD_FEATURE, EXIT_ERROR};
-use crate::out;
 use crate::printer::Printer;
 
 /// A command invocation: the command, its parsed flags and positional arguments.
@@ -62,6 +65,21 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "lease list" => lease::list(ctx),
         "lease keep-alive" => lease::keep_alive(ctx),
         "watch" => watch::run(ctx),
+        "auth enable" => auth::enable(ctx),
+        "auth disable" => auth::disable(ctx),
+        "user add" => user::add(ctx),
+        "user delete" => user::delete(ctx),
+        "user get" => user::get(ctx),
+        "user list" => user::list(ctx),
+        "user passwd" => user::passwd(ctx),
+        "user grant-role" => user::grant_role(ctx),
+        "user revoke-role" => user::revoke_role(ctx),
+        "role add" => role::add(ctx),
+        "role delete" => role::delete(ctx),
+        "role get" => role::get(ctx),
+        "role list" => role::list(ctx),
+        "role grant-permission" => role::grant_permission(ctx),
+        "role revoke-permission" => role::revoke_permission(ctx),
         _ => return None,
     };
     Some(result)
@@ -114,6 +132,13 @@ fn check_tls_files(tls: &TlsConfig) -> Result<(), Exit> {
     if let Some(ca) = &tls.ca_file {
         std::fs::read(ca).map_err(|e| bad(path_error(ca, &e)))?;
     }
+    let configured = tls.ca_file.is_some()
+        || tls.cert_file.is_some()
+        || tls.key_file.is_some()
+        || tls.server_name.is_some();
+    if configured {
+        client::check_tls(tls).map_err(|e| bad(e.to_string()))?;
+    }
     Ok(())
 }
 
@@ -143,7 +168,8 @@ impl Ctx {
         duration_flag(&self.flags, "command-timeout")
     }
 
-    /// `secureCfgFromCmd` (+ `keyAndCertFromCmd`).
+    /// `secureCfgFromCmd` (+ `keyAndCertFromCmd`); the files are checked later, by
+    /// [`check_tls_files`].
     fn tls(&self) -> Result<Option<TlsConfig>, Exit> {
         let mut files = Vec::new();
         for name in ["cert", "key", "cacert"] {
@@ -172,7 +198,6 @@ impl Ctx {
             server_name,
             insecure_skip_verify: self.flags.get_bool("insecure-skip-tls-verify"),
         };
-        check_tls_files(&tls)?;
         let wants_tls = tls.ca_file.is_some()
             || tls.cert_file.is_some()
             || tls.key_file.is_some()
@@ -197,12 +222,7 @@ impl Ctx {
                 password: p.to_string(),
             }));
         }
-        out::stdout("Password: ");
-        let mut line = String::new();
-        std::io::stdin()
-            .read_line(&mut line)
-            .map_err(|e| Exit::error(EXIT_ERROR, e))?;
-        let password = line.trim_end_matches(['\n', '\r']).to_string();
+        let password = password::ask("Password: ").map_err(|e| Exit::error(EXIT_ERROR, e))?;
         Ok(Some(Credentials { user, password }))
     }
 
@@ -213,13 +233,21 @@ impl Ctx {
         if self.flags.get_bool("debug") {
             env::print_debug(&self.flags);
         }
-        let printer = self.printer()?;
-        self.settings_without_env(printer)
+        self.connection_settings(Self::printer)
     }
 
     /// The connection settings from the flags as they are (no environment, no debug
     /// output), with an already chosen printer.
     pub fn settings_without_env(&self, printer: Printer) -> Result<Settings, Exit> {
+        self.connection_settings(|_| Ok(printer))
+    }
+
+    /// `clientConfigFromCmd` and `newClientCfg` in etcdctl's order: endpoints, TLS flags,
+    /// credentials (perhaps a password prompt), the printer, then the TLS files.
+    fn connection_settings(
+        &self,
+        printer: impl FnOnce(&Self) -> Result<Printer, Exit>,
+    ) -> Result<Settings, Exit> {
         if !self.flags.get_str("discovery-srv").is_empty() {
             return Err(Exit::error(
                 EXIT_ERROR,
@@ -234,14 +262,20 @@ impl Ctx {
             .collect();
         let keepalive_time = duration_flag(&self.flags, "keepalive-time");
         let keepalive_timeout = duration_flag(&self.flags, "keepalive-timeout");
+        let tls = self.tls()?;
+        let credentials = self.credentials()?;
+        let printer = printer(self)?;
+        if let Some(tls) = &tls {
+            check_tls_files(tls)?;
+        }
         let config = ClientConfig {
             endpoints,
             dial_timeout: duration_flag(&self.flags, "dial-timeout"),
             keepalive_time: Some(keepalive_time),
             keepalive_timeout: Some(keepalive_timeout),
             request_timeout: None,
-            tls: self.tls()?,
-            credentials: self.credentials()?,
+            tls,
+            credentials,
         };
         Ok(Settings {
             config,

@@ -10,7 +10,10 @@ use etcd_proto::etcdserverpb::{
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::{StreamExt, StreamMap};
 use tonic::metadata::MetadataValue;
+
+use client::messages::{AUTH_OLD_REVISION, INVALID_AUTH_TOKEN};
 
 use super::kv::prefix_end;
 use super::txn_parse::argify;
@@ -85,8 +88,8 @@ pub fn run(ctx: &mut Ctx) -> CmdResult {
         let req =
             create_request(&args.watch, cmdline_opts).map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
         let mut w = Watcher::new(&conn, settings.printer);
-        w.create(req, args.exec).await;
-        while w.step().await? {}
+        w.create(req, args.exec).await?;
+        while w.has_watches() && w.step().await? {}
         Err(Exit::error(
             EXIT_INTERRUPTED,
             "watch is canceled by the server",
@@ -144,11 +147,11 @@ async fn interactive_line(
                 watch_args::parse(os_args, &args, env, true, flags)
                     .map_err(|e| Exit::error(EXIT_BAD_ARGS, e))?;
             match create_request(&watch, opts.unwrap_or_default()) {
-                Ok(req) => w.create(req, exec).await,
+                Ok(req) => w.create(req, exec).await?,
                 Err(e) => out::stderr(format!("Invalid command {line} ({e})\n")),
             }
         }
-        Some("progress") => w.request_progress().await,
+        Some("progress") => w.request_progress().await?,
         Some(_) => out::stderr(format!("Invalid command {line} (only support watch)\n")),
     }
     Ok(())
@@ -213,7 +216,45 @@ fn create_request(args: &[String], opts: WatchOpts) -> Result<WatchCreateRequest
 struct Watch {
     /// Command to run per event.
     exec: Vec<String>,
+    /// How it was created, to create it again on a new stream.
+    req: WatchCreateRequest,
+    /// Where a re-created watch starts (clientv3's `initReq.rev` as updated by
+    /// `serveSubstream`); 0 until known.
+    next_rev: i64,
 }
+
+impl Watch {
+    /// clientv3's `serveSubstream` bookkeeping of the revision to resume from.
+    fn observe(&mut self, r: &WatchResponse) {
+        let rev = r.header.as_ref().map_or(0, |h| h.revision);
+        let unknown_start = self.req.start_revision == 0 && self.next_rev == 0;
+        if !r.created || unknown_start {
+            self.next_rev = rev;
+        }
+        if let Some(kv) = r.events.last().and_then(|e| e.kv.as_ref()) {
+            self.next_rev = kv.mod_revision + 1;
+        }
+    }
+
+    /// The request that re-creates this watch on a new stream.
+    fn resume_request(&self) -> WatchCreateRequest {
+        let mut req = self.req.clone();
+        if self.next_rev != 0 {
+            req.start_revision = self.next_rev;
+        }
+        req
+    }
+}
+
+/// clientv3's `shouldRetryWatch`: a creation refused for the stream's auth token is tried
+/// again on a new stream (with a fresh token).
+fn should_retry_watch(cancel_reason: &str) -> bool {
+    cancel_reason == format!("rpc error: code = Unauthenticated desc = {INVALID_AUTH_TOKEN}")
+        || cancel_reason == format!("rpc error: code = InvalidArgument desc = {AUTH_OLD_REVISION}")
+}
+
+/// How many times in a row a new stream is opened for creations refused for their token.
+const MAX_STREAM_RETRIES: u32 = 100;
 
 /// The process's watch stream (clientv3's `watchGrpcStream`).
 struct Watcher<'a> {
@@ -226,6 +267,13 @@ struct Watcher<'a> {
     pending: VecDeque<Watch>,
     /// Live watches by watch ID.
     live: HashMap<i64, Watch>,
+    /// New streams opened in a row because creations were refused for their token.
+    stream_retries: u32,
+    /// Streams left behind by [`Watcher::reopen`]: clientv3 neither closes them nor stops
+    /// reading them, so their events still reach the watches (by watch ID, as numbered on
+    /// the new stream). Their request senders keep them open.
+    stale: StreamMap<usize, tonic::Streaming<WatchResponse>>,
+    stale_tx: Vec<mpsc::Sender<WatchRequest>>,
 }
 
 impl<'a> Watcher<'a> {
@@ -237,21 +285,33 @@ impl<'a> Watcher<'a> {
             stream: None,
             pending: VecDeque::new(),
             live: HashMap::new(),
+            stream_retries: 0,
+            stale: StreamMap::new(),
+            stale_tx: Vec::new(),
         }
     }
 
     /// Sends `req`, opening the stream with it first if needed (waiting while the
     /// connection is down, as clientv3 does; the server answers the call only once it has
-    /// a message to send, so the first request must be queued before).
-    async fn send(&mut self, req: RequestUnion) {
+    /// a message to send, so the first request must be queued before). Opening a stream
+    /// logs in again first when credentials are set; a refused login fails every watch.
+    async fn send(&mut self, req: RequestUnion) -> Result<(), Exit> {
         let req = WatchRequest {
             request_union: Some(req),
         };
         if let Some(tx) = &self.tx {
             let _ = tx.send(req).await;
-            return;
+            return Ok(());
         }
         loop {
+            match self.conn.stream_auth().await {
+                Ok(()) => {}
+                Err(e) if is_unavailable(&e) => {
+                    tokio::time::sleep(RECONNECT_WAIT).await;
+                    continue;
+                }
+                Err(e) => return self.close_all(&e.to_string()),
+            }
             let (tx, rx) = mpsc::channel(16);
             let _ = tx.send(req.clone()).await;
             // clientv3.WithRequireLeader.
@@ -261,22 +321,49 @@ impl<'a> Watcher<'a> {
             if let Ok(resp) = self.conn.client.watch().watch(call).await {
                 self.stream = Some(resp.into_inner());
                 self.tx = Some(tx);
-                return;
+                return Ok(());
             }
             tokio::time::sleep(RECONNECT_WAIT).await;
         }
     }
 
+    /// True while some watch is live or waiting for its creation.
+    fn has_watches(&self) -> bool {
+        !self.live.is_empty() || !self.pending.is_empty()
+    }
+
     /// Starts a watch.
-    async fn create(&mut self, req: WatchCreateRequest, exec: Vec<String>) {
-        self.pending.push_back(Watch { exec });
-        self.send(RequestUnion::CreateRequest(req)).await;
+    async fn create(&mut self, req: WatchCreateRequest, exec: Vec<String>) -> Result<(), Exit> {
+        self.pending.push_back(Watch {
+            exec,
+            req: req.clone(),
+            next_rev: 0,
+        });
+        self.send(RequestUnion::CreateRequest(req)).await
     }
 
     /// `RequestProgress`.
-    async fn request_progress(&mut self) {
+    async fn request_progress(&mut self) -> Result<(), Exit> {
         self.send(RequestUnion::ProgressRequest(WatchProgressRequest {}))
-            .await;
+            .await
+    }
+
+    /// clientv3's `newWatchClient` after a creation refused for the token: a new stream,
+    /// on which every watch (live or waiting) is created again.
+    async fn reopen(&mut self) -> Result<(), Exit> {
+        if let (Some(tx), Some(stream)) = (self.tx.take(), self.stream.take()) {
+            self.stale.insert(self.stale_tx.len(), stream);
+            self.stale_tx.push(tx);
+        }
+        // clientv3 resumes the watches waiting for creation first, then the live ones.
+        let mut all: Vec<Watch> = self.pending.drain(..).collect();
+        all.extend(self.live.drain().map(|(_, w)| w));
+        for w in all {
+            let req = w.resume_request();
+            self.pending.push_back(w);
+            self.send(RequestUnion::CreateRequest(req)).await?;
+        }
+        Ok(())
     }
 
     /// Handles the next response; `false` once no watch is left or the stream ended.
@@ -284,22 +371,53 @@ impl<'a> Watcher<'a> {
         let Some(stream) = self.stream.as_mut() else {
             return std::future::pending().await;
         };
-        let resp = match stream.message().await {
-            Ok(Some(resp)) => resp,
-            // clientv3 does not retry a stream the server ended for lack of a leader: every
-            // watch gets a canceled response carrying the error.
-            Err(status) if status.message() == NO_LEADER => {
-                self.close_all(&status)?;
-                return Ok(false);
+        let stale = &mut self.stale;
+        let resp = loop {
+            let current = tokio::select! {
+                r = stream.message() => r,
+                Some((_, r)) = stale.next(), if !stale.is_empty() => match r {
+                    Ok(resp) => break resp,
+                    Err(_) => continue,
+                },
+            };
+            match current {
+                Ok(Some(resp)) => break resp,
+                // clientv3 does not retry a stream the server ended for lack of a leader:
+                // every watch gets a canceled response carrying the error.
+                Err(status) if status.message() == NO_LEADER => {
+                    self.close_all(&client::Error::Status(status).to_string())?;
+                    return Ok(false);
+                }
+                // The stream is gone: every watch channel closes.
+                Ok(None) | Err(_) => return Ok(false),
             }
-            // The stream is gone: every watch channel closes.
-            Ok(None) | Err(_) => return Ok(false),
         };
         if resp.created {
+            let refused = resp.watch_id == INVALID_WATCH_ID
+                || (resp.canceled && !resp.cancel_reason.is_empty());
+            if refused
+                && should_retry_watch(&resp.cancel_reason)
+                && self.stream_retries < MAX_STREAM_RETRIES
+            {
+                self.stream_retries += 1;
+                self.reopen().await?;
+                return Ok(true);
+            }
+            self.stream_retries = 0;
+            if refused {
+                // `addSubstream`: the watch fails with the reason as its close error.
+                if self.pending.pop_front().is_some() {
+                    self.report_closed(&resp.cancel_reason)?;
+                }
+                return Ok(self.has_watches());
+            }
             if let Some(w) = self.pending.pop_front() {
                 self.live.insert(resp.watch_id, w);
             }
             if !resp.canceled {
+                if let Some(w) = self.live.get_mut(&resp.watch_id) {
+                    w.observe(&resp);
+                }
                 return Ok(true);
             }
         }
@@ -310,31 +428,46 @@ impl<'a> Watcher<'a> {
             return Ok(true);
         }
         let id = resp.watch_id;
-        if let Some(w) = self.live.get(&id) {
+        if let Some(w) = self.live.get_mut(&id) {
+            w.observe(&resp);
             deliver(self.printer, w, &resp)?;
         }
         if resp.canceled {
             self.live.remove(&id);
-            return Ok(!self.live.is_empty() || !self.pending.is_empty());
+            return Ok(self.has_watches());
         }
         Ok(true)
+    }
+
+    /// What `printWatchCh` shows for a watch closed with the error `err` (clientv3's
+    /// `WatchResponse{Canceled: true, closeErr}`).
+    fn report_closed(&self, err: &str) -> Result<(), Exit> {
+        out::stderr(format!("watch was canceled ({err})\n"));
+        self.printer.watch_closed()
     }
 
     /// clientv3's `closeSubstream` with a close error: every watch, created or not, gets
     /// `WatchResponse{Canceled: true, closeErr}`, which `printWatchCh` reports. The stream
     /// is dropped: a later watch opens a new one.
-    fn close_all(&mut self, status: &tonic::Status) -> Result<(), Exit> {
+    fn close_all(&mut self, err: &str) -> Result<(), Exit> {
         self.stream = None;
         self.tx = None;
-        let err = client::Error::Status(status.clone()).to_string();
         let watches = self.live.len() + self.pending.len();
         self.live.clear();
         self.pending.clear();
         for _ in 0..watches {
-            out::stderr(format!("watch was canceled ({err})\n"));
-            self.printer.watch_closed()?;
+            self.report_closed(err)?;
         }
         Ok(())
+    }
+}
+
+/// True for a failure the connection may recover from (clientv3's `isUnavailableErr`).
+fn is_unavailable(e: &client::Error) -> bool {
+    match e {
+        client::Error::Status(s) => s.code() == tonic::Code::Unavailable,
+        client::Error::DeadlineExceeded(_) | client::Error::Transport(_) => true,
+        _ => false,
     }
 }
 

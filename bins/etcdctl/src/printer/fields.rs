@@ -1,6 +1,7 @@
 //! `-w fields` (etcdctl's `printer_fields.go`): one `"Name" : value` line per field.
 
 use etcd_proto::etcdserverpb::response_op::Response;
+use etcd_proto::etcdserverpb::{AuthRoleGetResponse, AuthRoleListResponse};
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
     LeaseTimeToLiveResponse, MemberListResponse, PutResponse, RangeResponse, ResponseHeader,
@@ -23,7 +24,7 @@ fn kv(pfx: &str, kv: &KeyValue) {
 
 /// etcdctl dereferences the header; a missing one prints as zeroes here instead of
 /// crashing.
-fn hdr(h: Option<&ResponseHeader>) {
+pub fn hdr(h: Option<&ResponseHeader>) {
     let h = h.cloned().unwrap_or_default();
     out::line(format!("\"ClusterID\" : {}", h.cluster_id));
     out::line(format!("\"MemberID\" : {}", h.member_id));
@@ -158,4 +159,27 @@ pub fn leases(r: &LeaseLeasesResponse) {
     for l in &r.leases {
         out::line(format!("\"ID\" : {}", l.id));
     }
+}
+
+pub fn role_get(r: &AuthRoleGetResponse) {
+    hdr(r.header.as_ref());
+    for p in &r.perm {
+        // `fmt.Println` puts a space between the label and the value.
+        out::line(format!(
+            "\"PermType\" :  {}",
+            super::perm_type_name(p.perm_type)
+        ));
+        out::line(format!("\"Key\" : {}", quote(&p.key)));
+        out::line(format!("\"RangeEnd\" : {}", quote(&p.range_end)));
+    }
+}
+
+pub fn role_list(r: &AuthRoleListResponse) {
+    hdr(r.header.as_ref());
+    let roles: String = r
+        .roles
+        .iter()
+        .map(|role| format!(" {}", quote(role.as_bytes())))
+        .collect();
+    out::line(format!("\"Roles\" :{roles}"));
 }

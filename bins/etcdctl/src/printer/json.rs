@@ -1,7 +1,9 @@
 //! `-w json`: Go's `encoding/json` of etcd's gogo-generated structs (snake_case or
 //! camelCase tags as in `rpc.pb.go`, `omitempty` everywhere, `[]byte` as base64).
 
+use etcd_proto::authpb::Permission;
 use etcd_proto::etcdserverpb::response_op::Response;
+use etcd_proto::etcdserverpb::AuthRoleGetResponse;
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
     LeaseTimeToLiveResponse, Member, MemberAddResponse, MemberListResponse, MoveLeaderResponse,
@@ -262,5 +264,34 @@ pub fn leases(r: &LeaseLeasesResponse) -> String {
         .collect();
     header_fields(&mut Obj::new(), r.header.as_ref())
         .raw("leases", &array(&items))
+        .finish()
+}
+
+/// A response made of its header alone (most auth responses).
+pub fn header_only(h: Option<&ResponseHeader>) -> String {
+    Obj::new().obj_omit("header", h.map(header)).finish()
+}
+
+/// A header and a list of names under `key` (role list, user list, user get).
+pub fn names(h: Option<&ResponseHeader>, key: &str, list: &[String]) -> String {
+    Obj::new()
+        .obj_omit("header", h.map(header))
+        .strs_omit(key, list)
+        .finish()
+}
+
+fn perm(p: &Permission) -> String {
+    Obj::new()
+        .num("permType", p.perm_type)
+        .bytes_omit("key", &p.key)
+        .bytes_omit("range_end", &p.range_end)
+        .finish()
+}
+
+pub fn role_get(r: &AuthRoleGetResponse) -> String {
+    let perms: Vec<String> = r.perm.iter().map(perm).collect();
+    Obj::new()
+        .obj_omit("header", r.header.as_ref().map(header))
+        .list_omit("perm", &perms)
         .finish()
 }

@@ -2,6 +2,7 @@
 //! [`Printer`] dispatches a response to its format, or fails the way etcdctl does for a
 //! format the response does not support.
 
+mod auth;
 mod fields;
 mod json;
 mod protobuf;
@@ -356,6 +357,14 @@ pub fn event_type(e: &Event) -> String {
     match EventType::try_from(e.r#type) {
         Ok(t) => t.as_str_name().to_string(),
         Err(_) => e.r#type.to_string(),
+    }
+}
+
+/// A permission's type as Go prints `authpb.Permission_Type` (its `String()`).
+pub fn perm_type_name(t: i32) -> String {
+    match etcd_proto::authpb::permission::Type::try_from(t) {
+        Ok(t) => t.as_str_name().to_string(),
+        Err(_) => t.to_string(),
     }
 }
 

@@ -1,6 +1,9 @@
 //! `-w simple` (etcdctl's `printer_simple.go`).
 
+use etcd_proto::authpb::permission::Type;
+use etcd_proto::authpb::Permission;
 use etcd_proto::etcdserverpb::response_op::Response;
+use etcd_proto::etcdserverpb::{AuthRoleGetResponse, AuthUserGetResponse};
 use etcd_proto::etcdserverpb::{
     DeleteRangeResponse, LeaseGrantResponse, LeaseKeepAliveResponse, LeaseLeasesResponse,
     LeaseTimeToLiveResponse, MemberAddResponse, PutResponse, RangeResponse, ResponseHeader,
@@ -9,6 +12,7 @@ use etcd_proto::etcdserverpb::{
 use etcd_proto::mvccpb::KeyValue;
 
 use super::{event_type, EpHealth, Printer};
+use crate::commands::kv::prefix_end;
 use crate::out;
 
 /// `addHexPrefix(hex.EncodeToString(b))`: `\x66\x6f\x6f`.
@@ -159,4 +163,84 @@ pub fn leases(r: &LeaseLeasesResponse) {
     for l in &r.leases {
         out::line(format!("{:016x}", l.id));
     }
+}
+
+/// One name per line (role list, user list).
+pub fn names(list: &[String]) {
+    for name in list {
+        out::line(name);
+    }
+}
+
+/// `Permission of key K is revoked ...`, or of a range (`[K, <open ended>` for `\0`).
+pub fn role_revoke_permission(role: &str, key: &[u8], end: &[u8]) {
+    let mut line = b"Permission of ".to_vec();
+    match end {
+        b"" => line.extend_from_slice(b"key "),
+        _ => line.extend_from_slice(b"range ["),
+    }
+    line.extend_from_slice(key);
+    match end {
+        b"" => {}
+        b"\0" => line.extend_from_slice(b", <open ended>"),
+        end => {
+            line.extend_from_slice(b", ");
+            line.extend_from_slice(end);
+            line.push(b')');
+        }
+    }
+    line.extend_from_slice(format!(" is revoked from role {role}").as_bytes());
+    out::line(line);
+}
+
+/// One permission under `KV Read:` or `KV Write:`: the key, or its range (etcdctl writes
+/// `[key, <open ended>` for a range ending at `\0`, and names prefix ranges).
+fn perm_line(p: &Permission) -> Vec<u8> {
+    let mut line = b"\t".to_vec();
+    if p.range_end.is_empty() {
+        line.extend_from_slice(&p.key);
+        return line;
+    }
+    line.push(b'[');
+    line.extend_from_slice(&p.key);
+    if p.range_end == b"\0" {
+        line.extend_from_slice(b", <open ended>");
+    } else {
+        line.extend_from_slice(b", ");
+        line.extend_from_slice(&p.range_end);
+        line.push(b')');
+    }
+    if prefix_end(&p.key) == p.range_end {
+        line.extend_from_slice(b" (prefix ");
+        line.extend_from_slice(&p.key);
+        line.push(b')');
+    }
+    line
+}
+
+pub fn role_get(role: &str, r: &AuthRoleGetResponse) {
+    out::line(format!("Role {role}"));
+    let (read, write) = (Type::Read as i32, Type::Write as i32);
+    let readwrite = Type::Readwrite as i32;
+    out::line("KV Read:");
+    for p in r
+        .perm
+        .iter()
+        .filter(|p| p.perm_type == read || p.perm_type == readwrite)
+    {
+        out::line(perm_line(p));
+    }
+    out::line("KV Write:");
+    for p in r
+        .perm
+        .iter()
+        .filter(|p| p.perm_type == write || p.perm_type == readwrite)
+    {
+        out::line(perm_line(p));
+    }
+}
+
+pub fn user_get(user: &str, r: &AuthUserGetResponse) {
+    let roles: String = r.roles.iter().map(|role| format!(" {role}")).collect();
+    out::stdout(format!("User: {user}\nRoles:{roles}\n"));
 }

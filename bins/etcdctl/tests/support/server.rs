@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use client::proto::etcdserverpb::RangeRequest;
-use client::{Client, ClientConfig};
+use client::{Client, ClientConfig, TlsConfig};
 
 /// How long a server may take to become ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -23,6 +23,28 @@ pub fn server_bin() -> PathBuf {
 
 pub use test_ports::free_port;
 
+/// How to start a server beyond the defaults.
+#[derive(Clone, Default)]
+pub struct Setup {
+    /// Client URL to advertise instead of the one listened on.
+    pub advertise: Option<String>,
+    /// More server flags.
+    pub args: Vec<String>,
+    /// Serve clients on `https://` (the server's TLS flags go into `args`); the readiness
+    /// probe connects with this client configuration.
+    pub tls: Option<TlsConfig>,
+}
+
+impl Setup {
+    /// The defaults plus `args`.
+    pub fn args(args: &[&str]) -> Setup {
+        Setup {
+            args: args.iter().map(|a| a.to_string()).collect(),
+            ..Setup::default()
+        }
+    }
+}
+
 /// A running server.
 pub struct EtcdServer {
     child: Option<Child>,
@@ -31,14 +53,23 @@ pub struct EtcdServer {
     /// Its data directory.
     pub data_dir: PathBuf,
     log: PathBuf,
+    /// `http` or `https`.
+    scheme: &'static str,
+    /// TLS for the readiness probe.
+    probe_tls: Option<TlsConfig>,
     _tmp: Option<tempfile::TempDir>,
 }
 
 impl EtcdServer {
     /// A new single-member cluster in a fresh temporary directory.
     pub fn start() -> EtcdServer {
+        EtcdServer::start_setup(&Setup::default())
+    }
+
+    /// [`EtcdServer::start`] with `setup`.
+    pub fn start_setup(setup: &Setup) -> EtcdServer {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let mut s = EtcdServer::start_in(&tmp.path().join("data"), None);
+        let mut s = EtcdServer::start_with(&tmp.path().join("data"), setup);
         s._tmp = Some(tmp);
         s
     }
@@ -46,23 +77,32 @@ impl EtcdServer {
     /// Starts a member on `data_dir` (new or existing) on fresh ports. `advertise` overrides
     /// the advertised client URL (which `member list` shows).
     pub fn start_in(data_dir: &Path, advertise: Option<&str>) -> EtcdServer {
+        let setup = Setup {
+            advertise: advertise.map(str::to_string),
+            ..Setup::default()
+        };
+        EtcdServer::start_with(data_dir, &setup)
+    }
+
+    /// [`EtcdServer::start_in`] with `setup`.
+    pub fn start_with(data_dir: &Path, setup: &Setup) -> EtcdServer {
         let (client_port, peer_port) = (free_port(), free_port());
-        let client_url = format!("http://127.0.0.1:{client_port}");
+        let scheme = if setup.tls.is_some() { "https" } else { "http" };
+        let client_url = format!("{scheme}://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
-        let mut s = EtcdServer::spawn(
-            data_dir,
-            client_port,
-            &[
-                "--advertise-client-urls",
-                advertise.unwrap_or(&client_url),
-                "--listen-peer-urls",
-                &peer_url,
-                "--initial-advertise-peer-urls",
-                &peer_url,
-                "--initial-cluster",
-                &format!("default={peer_url}"),
-            ],
-        );
+        let mut args = vec![
+            "--advertise-client-urls",
+            setup.advertise.as_deref().unwrap_or(&client_url),
+            "--listen-peer-urls",
+            &peer_url,
+            "--initial-advertise-peer-urls",
+            &peer_url,
+        ];
+        let initial = format!("default={peer_url}");
+        args.extend(["--initial-cluster", &initial]);
+        args.extend(setup.args.iter().map(String::as_str));
+        let mut s = EtcdServer::spawn_url(data_dir, client_port, scheme, &args);
+        s.probe_tls = setup.tls.clone();
         s.wait_ready();
         s
     }
@@ -70,7 +110,17 @@ impl EtcdServer {
     /// Starts the server binary on `data_dir`, listening for clients on `client_port`, with
     /// `args` added; does not wait for it. Its output goes to `<data_dir>.log`.
     pub fn spawn(data_dir: &Path, client_port: u16, args: &[&str]) -> EtcdServer {
-        let client_url = format!("http://127.0.0.1:{client_port}");
+        EtcdServer::spawn_url(data_dir, client_port, "http", args)
+    }
+
+    /// [`EtcdServer::spawn`] with `scheme` (`http` or `https`) for the client URL.
+    fn spawn_url(
+        data_dir: &Path,
+        client_port: u16,
+        scheme: &'static str,
+        args: &[&str],
+    ) -> EtcdServer {
+        let client_url = format!("{scheme}://127.0.0.1:{client_port}");
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(server_bin())
@@ -88,13 +138,15 @@ impl EtcdServer {
             endpoint: format!("127.0.0.1:{client_port}"),
             data_dir: data_dir.to_path_buf(),
             log,
+            scheme,
+            probe_tls: None,
             _tmp: None,
         }
     }
 
-    /// `http://127.0.0.1:<client port>`.
+    /// `http://127.0.0.1:<client port>` (`https://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("http://{}", self.endpoint)
+        format!("{}://{}", self.scheme, self.endpoint)
     }
 
     /// Waits (at most 30 s) until the server answers a linearizable read, which needs a
@@ -105,8 +157,9 @@ impl EtcdServer {
             .build()
             .expect("runtime");
         let _in_runtime = rt.enter();
-        let client =
-            Client::connect_lazy(&ClientConfig::new([self.endpoint.clone()])).expect("client");
+        let mut cfg = ClientConfig::new([self.endpoint.clone()]);
+        cfg.tls = self.probe_tls.clone();
+        let client = Client::connect_lazy(&cfg).expect("client");
         let start = Instant::now();
         loop {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
@@ -207,16 +260,25 @@ impl Pair {
     /// Builds a template cluster, lets `seed` fill it (given its endpoint), then starts two
     /// copies of it.
     pub fn new(seed: impl FnOnce(&str)) -> Pair {
+        Pair::with_setup(&Setup::default(), seed)
+    }
+
+    /// [`Pair::new`] with every server started with `setup` (its `advertise` is replaced by
+    /// the template's URL).
+    pub fn with_setup(setup: &Setup, seed: impl FnOnce(&str)) -> Pair {
         let tmp = tempfile::tempdir().expect("tempdir");
         let template = tmp.path().join("template");
-        let mut t = EtcdServer::start_in(&template, None);
-        let advertise = t.url();
+        let mut t = EtcdServer::start_with(&template, setup);
+        let copy = Setup {
+            advertise: Some(t.url()),
+            ..setup.clone()
+        };
         seed(&t.endpoint);
         t.stop();
         copy_dir(&template, &tmp.path().join("real"));
         copy_dir(&template, &tmp.path().join("ours"));
-        let real = EtcdServer::start_in(&tmp.path().join("real"), Some(&advertise));
-        let ours = EtcdServer::start_in(&tmp.path().join("ours"), Some(&advertise));
+        let real = EtcdServer::start_with(&tmp.path().join("real"), &copy);
+        let ours = EtcdServer::start_with(&tmp.path().join("ours"), &copy);
         Pair {
             real,
             ours,
