@@ -18,6 +18,7 @@ pub mod applier;
 mod auth_api;
 mod auth_apply;
 pub mod backend;
+mod client_verify;
 pub mod cluster;
 pub mod config;
 pub mod identity;

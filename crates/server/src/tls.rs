@@ -23,6 +23,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::client_verify::ClientVerifier;
 use crate::config::parse_url;
 
 /// A client that has not finished its TLS handshake by then is dropped.
@@ -115,15 +116,17 @@ pub fn server_config(
             .trusted_ca_file
             .as_ref()
             .ok_or(TlsError::NoTrustedCa { prefix })?;
-        let roots = root_store(&format!("--{prefix}trusted-ca-file"), ca)?;
-        let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        let flag = format!("--{prefix}trusted-ca-file");
+        let roots = root_store(&flag, ca)?;
+        let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
             .build()
             .map_err(|e| TlsError::Invalid {
-                flag: format!("--{prefix}trusted-ca-file"),
+                flag: flag.clone(),
                 path: ca.clone(),
                 reason: e.to_string(),
             })?;
-        builder.with_client_cert_verifier(verifier)
+        let verifier = ClientVerifier::new(webpki, read_certs(&flag, ca)?);
+        builder.with_client_cert_verifier(Arc::new(verifier))
     } else {
         builder.with_no_client_auth()
     };
