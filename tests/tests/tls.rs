@@ -388,6 +388,14 @@ fn bad_certificate_file_fails_the_start_naming_it() {
 /// Starts a cluster over https peer URLs (`--peer-client-cert-auth`); member `i` uses the
 /// peer certificate `certs[i]`. Client URLs are plain http.
 fn peer_tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf]) -> (Vec<Proc>, Vec<String>) {
+    tls_cluster(dir, ca, certs, false)
+}
+
+/// Three members with peer TLS (`--peer-client-cert-auth`); with `client_tls` also the
+/// seed's client side: an https listener requiring a client certificate
+/// (`--client-cert-auth`) next to a plain http one on 127.0.0.1. Returns the members and
+/// their client URLs (the https ones when `client_tls`).
+fn tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf], client_tls: bool) -> (Vec<Proc>, Vec<String>) {
     let peers: Vec<String> = certs
         .iter()
         .map(|_| format!("https://127.0.0.1:{}", free_port()))
@@ -395,6 +403,10 @@ fn peer_tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf]) -> (Vec<Proc>, Vec<Stri
     let clients: Vec<String> = certs
         .iter()
         .map(|_| format!("http://127.0.0.1:{}", free_port()))
+        .collect();
+    let secure: Vec<String> = certs
+        .iter()
+        .map(|_| format!("https://127.0.0.1:{}", free_port()))
         .collect();
     let initial: Vec<String> = peers
         .iter()
@@ -405,11 +417,16 @@ fn peer_tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf]) -> (Vec<Proc>, Vec<Stri
         .iter()
         .enumerate()
         .map(|(i, leaf)| {
-            let args: Vec<String> = [
+            let (listen, advertise) = if client_tls {
+                (format!("{},{}", secure[i], clients[i]), secure[i].clone())
+            } else {
+                (clients[i].clone(), clients[i].clone())
+            };
+            let mut args: Vec<String> = [
                 "--listen-client-urls",
-                &clients[i],
+                &listen,
                 "--advertise-client-urls",
-                &clients[i],
+                &advertise,
                 "--listen-peer-urls",
                 &peers[i],
                 "--initial-advertise-peer-urls",
@@ -427,10 +444,91 @@ fn peer_tls_cluster(dir: &Path, ca: &Ca, certs: &[Leaf]) -> (Vec<Proc>, Vec<Stri
             .iter()
             .map(|s| s.to_string())
             .collect();
+            if client_tls {
+                for a in ["--cert-file", &leaf.cert, "--key-file", &leaf.key] {
+                    args.push(a.to_string());
+                }
+                args.extend([
+                    "--trusted-ca-file".into(),
+                    ca.path(),
+                    "--client-cert-auth".into(),
+                ]);
+            }
             Proc::start(dir, &format!("m{i}"), &args)
         })
         .collect();
-    (procs, clients)
+    (procs, if client_tls { secure } else { clients })
+}
+
+/// The seed's TLS deployment: 3 members, peer TLS and client TLS with client
+/// certificates; the seed's health check (`etcdctl --cacert --cert --key
+/// --endpoints=https://... endpoint health -w table`) gives the same table with the real
+/// etcdctl and ours (timings masked).
+#[test]
+fn seed_tls_cluster_health_with_both_etcdctls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = Ca::new(dir.path(), "seed");
+    let certs: Vec<Leaf> = (0..3).map(|i| ca.issue(&format!("m{i}"))).collect();
+    let (procs, urls) = tls_cluster(dir.path(), &ca, &certs, true);
+    let client = ca.issue("client");
+    let flags = [
+        format!("--cacert={}", ca.path()),
+        format!("--cert={}", client.cert),
+        format!("--key={}", client.key),
+    ];
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let refs: Vec<&Proc> = procs.iter().collect();
+    for u in &urls {
+        wait_healthy(u, &flags, &refs);
+    }
+    let endpoints = urls.join(",");
+    // The table's cells, row by row (sorted: rows come in the order the checks finish),
+    // with the TOOK column masked (its width follows the longest timing, so borders are
+    // compared by shape only).
+    let took = regex::Regex::new(r"^\d+(\.\d+)?(ns|µs|ms|s)$").unwrap();
+    let health = |bin: &Path| {
+        let out = Command::new("timeout")
+            .args(["-s", "KILL", "20"])
+            .arg(bin)
+            .env("ETCDCTL_API", "3")
+            .arg(format!("--endpoints={endpoints}"))
+            .args(&flags)
+            .args(["endpoint", "health", "-w", "table"])
+            .output()
+            .expect("run etcdctl");
+        assert!(out.status.success(), "{}: {}", bin.display(), text(&out));
+        let table = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut rows: Vec<Vec<String>> = table
+            .lines()
+            .map(|l| {
+                l.split(['|', '+'])
+                    .map(|c| {
+                        let c = c.trim();
+                        if took.is_match(c) {
+                            "T".to_owned()
+                        } else if !c.is_empty() && c.chars().all(|ch| ch == '-') {
+                            "-".to_owned()
+                        } else {
+                            c.to_owned()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        rows.sort();
+        (rows, table)
+    };
+    let (real, table) = health(Path::new(REAL_ETCDCTL));
+    let healthy = real
+        .iter()
+        .filter(|r| r.iter().any(|c| c == "true"))
+        .count();
+    assert_eq!(healthy, 3, "{table}");
+    let (ours, our_table) = health(&our_bin("etcdctl"));
+    assert_eq!(ours, real, "ours:\n{our_table}\nreal:\n{table}");
+    // Without a client certificate the https endpoints refuse both etcdctls.
+    let anonymous = ctl(&urls[0], &flags[..1], &["get", "k"]);
+    assert!(!anonymous.status.success(), "{}", text(&anonymous));
 }
 
 #[test]
