@@ -1,6 +1,8 @@
 //! Command line, with the flags and defaults of etcd 3.4's `tools/benchmark` (`put`,
 //! `range`, `watch`, `watch-latency`, `lease-keepalive`).
 //!
+//! `--user` is etcd's too: each connection logs in (see [`crate::auth`]).
+//!
 //! Global flags go before or after the subcommand, as with cobra's persistent flags.
 //! Boolean flags accept both `--flag` and `--flag=true|false`, as Go's pflag does.
 
@@ -55,6 +57,14 @@ pub struct GlobalOpts {
     #[arg(long, global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true")]
     pub target_leader: bool,
+    /// Log in as `username[:password]` (etcd's help text, with its final period, below).
+    #[arg(
+        long,
+        global = true,
+        default_value = "",
+        help = "provide username[:password] and prompt if password is not supplied."
+    )]
+    pub user: String,
     /// Use full floating point precision in the report
     #[arg(long, global = true, action = ArgAction::Set, num_args = 0..=1, require_equals = true,
           default_value_t = false, default_missing_value = "true")]
@@ -236,6 +246,8 @@ mod tests {
             "--sequential-keys",
             "--key-space-size=500",
             "--target-leader",
+            "--user",
+            "root:pw",
         ])
         .expect("valid command line");
         assert_eq!(cli.global.endpoints.len(), 2);
@@ -247,6 +259,7 @@ mod tests {
         assert_eq!(put.key_space_size, 500);
         assert!(put.sequential_keys);
         assert!(cli.global.target_leader);
+        assert_eq!(cli.global.user, "root:pw");
     }
 
     #[test]

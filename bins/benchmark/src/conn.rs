@@ -1,6 +1,7 @@
 //! Connections: endpoint parsing, dialing `--conns` tonic channels round-robin over the
-//! endpoints (as etcd's `mustCreateClients`), and `--target-leader` discovery through the
-//! Maintenance `Status` and Cluster `MemberList` RPCs.
+//! endpoints (as etcd's `mustCreateClients`), logging each one in with `--user` (see
+//! [`crate::auth`]), and `--target-leader` discovery through the Maintenance `Status` and
+//! Cluster `MemberList` RPCs.
 
 use std::time::Duration;
 
@@ -8,9 +9,14 @@ use etcd_proto::etcdserverpb::{
     cluster_client::ClusterClient, maintenance_client::MaintenanceClient, MemberListRequest,
     StatusRequest,
 };
+use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
+use crate::auth::{authenticate, Credentials, TokenInterceptor};
 use crate::error::BenchError;
+
+/// One benchmark connection: a channel whose requests carry its auth token, if any.
+pub type Conn = InterceptedService<Channel, TokenInterceptor>;
 
 /// Turns `host:port` or `http://host:port` into a URI tonic can dial.
 /// TLS (`https://`) is not supported.
@@ -50,30 +56,50 @@ pub async fn dial(uri: &str, timeout: Duration) -> Result<Channel, BenchError> {
     }
 }
 
-/// Dials `conns` channels, handing out `endpoints` round-robin.
+/// Dials `uri` and, with `credentials`, authenticates once on the new connection (the
+/// login bounded by `timeout` too); every request on the returned connection then carries
+/// the token. A server with auth disabled gets no token, as with clientv3.
+pub async fn connect(
+    uri: &str,
+    timeout: Duration,
+    credentials: Option<&Credentials>,
+) -> Result<Conn, BenchError> {
+    let channel = dial(uri, timeout).await?;
+    let token = match credentials {
+        Some(credentials) => authenticate(channel.clone(), credentials, timeout).await?,
+        None => None,
+    };
+    let interceptor = TokenInterceptor::new(token.as_deref())?;
+    Ok(InterceptedService::new(channel, interceptor))
+}
+
+/// Connects `conns` times (see [`connect`]), handing out `endpoints` round-robin.
 pub async fn dial_all(
     endpoints: &[String],
     conns: usize,
     timeout: Duration,
-) -> Result<Vec<Channel>, BenchError> {
+    credentials: Option<&Credentials>,
+) -> Result<Vec<Conn>, BenchError> {
     let mut channels = Vec::with_capacity(conns);
     for i in 0..conns {
-        channels.push(dial(&endpoints[i % endpoints.len()], timeout).await?);
+        channels.push(connect(&endpoints[i % endpoints.len()], timeout, credentials).await?);
     }
     Ok(channels)
 }
 
 /// Asks the endpoints, in order, who the leader is, then returns the leader's client URLs
-/// (normalized), as etcd's `mustFindLeaderEndpoints` does.
+/// (normalized), as etcd's `mustFindLeaderEndpoints` does. A failed login is final.
 pub async fn leader_endpoints(
     endpoints: &[String],
     dial_timeout: Duration,
     request_timeout: Duration,
+    credentials: Option<&Credentials>,
 ) -> Result<Vec<String>, BenchError> {
     let mut last_error = String::from("no endpoint answered");
     for uri in endpoints {
-        let channel = match dial(uri, dial_timeout).await {
+        let channel = match connect(uri, dial_timeout, credentials).await {
             Ok(channel) => channel,
+            Err(e @ BenchError::Auth(_)) => return Err(e),
             Err(e) => {
                 last_error = e.to_string();
                 continue;

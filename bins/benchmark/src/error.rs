@@ -1,4 +1,5 @@
-//! Errors that stop a benchmark before it can run (bad flags, unreachable endpoints).
+//! Errors that stop a benchmark before it can run (bad flags, unreachable endpoints,
+//! failed logins).
 //! Failures of individual requests are not errors here: they are counted in the report.
 
 use thiserror::Error;
@@ -23,6 +24,17 @@ pub enum BenchError {
         /// The endpoint being dialed.
         endpoint: String,
         /// The transport error or timeout.
+        reason: String,
+    },
+    /// Logging in with `--user` failed (etcd's tool: `dial error: <server error>`).
+    #[error("dial error: {0}")]
+    Auth(String),
+    /// The `--user` password prompt failed (etcd's tool: `bad user information: ...`).
+    #[error("bad user information: {user} {reason}")]
+    UserInfo {
+        /// The `--user` flag as given.
+        user: String,
+        /// Why the password could not be read.
         reason: String,
     },
     /// `--target-leader` could not find the leader's client URLs.

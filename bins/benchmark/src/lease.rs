@@ -6,13 +6,13 @@
 
 use std::time::Duration;
 
+use crate::conn::Conn;
 use etcd_proto::etcdserverpb::{
     lease_client::LeaseClient, LeaseGrantRequest, LeaseKeepAliveRequest,
 };
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 
 use crate::cli::LeaseKeepaliveArgs;
 use crate::error::BenchError;
@@ -26,7 +26,7 @@ const LEASE_NOT_FOUND: &str = "etcdserver: requested lease not found";
 
 /// Runs the benchmark; returns the printed report.
 pub async fn bench(
-    channels: &[Channel],
+    channels: &[Conn],
     args: &LeaseKeepaliveArgs,
     config: RunConfig,
 ) -> Result<String, BenchError> {
@@ -46,7 +46,7 @@ pub async fn bench(
     Ok(format!("{}\n{}", report.render(), report.result_line()))
 }
 
-async fn grant(client: &mut LeaseClient<Channel>, timeout: Duration) -> Result<i64, BenchError> {
+async fn grant(client: &mut LeaseClient<Conn>, timeout: Duration) -> Result<i64, BenchError> {
     let req = LeaseGrantRequest {
         ttl: LEASE_TTL,
         id: 0,
@@ -63,7 +63,7 @@ async fn grant(client: &mut LeaseClient<Channel>, timeout: Duration) -> Result<i
 
 /// Keeps one lease alive, one stream per keep-alive.
 struct KeepAliveSender {
-    client: LeaseClient<Channel>,
+    client: LeaseClient<Conn>,
     id: i64,
 }
 

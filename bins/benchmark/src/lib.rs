@@ -13,6 +13,8 @@
 //! Modules, one concern each:
 //! - [`cli`]: command line (global flags, one subcommand per benchmark);
 //! - [`conn`]: endpoint parsing, dialing, `--target-leader` discovery;
+//! - [`auth`]: `--user`: credentials, the login of each connection, the token interceptor;
+//! - [`password`]: the password prompt of `--user name`;
 //! - [`workload`]: the requests each subcommand sends (key encoding as etcd's tool does);
 //! - [`runner`]: the bounded worker pool (per-request timeout, optional rate limit);
 //! - [`limiter`]: a token bucket with Go's `x/time/rate` semantics;
@@ -20,11 +22,13 @@
 //! - [`watch`], [`watch_latency`], [`lease`]: those benchmarks;
 //! - [`report`]: latency statistics and the printed report.
 
+pub mod auth;
 pub mod cli;
 pub mod conn;
 pub mod error;
 pub mod lease;
 pub mod limiter;
+pub mod password;
 pub mod report;
 pub mod runner;
 pub mod watch;

@@ -3,8 +3,9 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use benchmark::auth::Credentials;
 use benchmark::cli::{Cli, Command, LeaseKeepaliveArgs, WatchArgs, WatchLatencyArgs};
-use benchmark::conn::{dial, dial_all, leader_endpoints, normalize_endpoint};
+use benchmark::conn::{connect, dial_all, leader_endpoints, normalize_endpoint};
 use benchmark::runner::{run, RunConfig};
 use benchmark::workload::{PutWorkload, RangeWorkload, Workload};
 use benchmark::{lease, watch, watch_latency, BenchError};
@@ -59,10 +60,19 @@ async fn bench(cli: Cli) -> Result<(), BenchError> {
         .map(|e| normalize_endpoint(e))
         .collect::<Result<Vec<_>, _>>()?;
     let dial_timeout = global.effective_dial_timeout();
+    // etcd's tool asks for the password when it opens its first connection.
+    let credentials = Credentials::from_flag_or_prompt(&global.user)?;
+    let credentials = credentials.as_ref();
     if global.target_leader {
-        endpoints = leader_endpoints(&endpoints, dial_timeout, global.request_timeout).await?;
+        endpoints = leader_endpoints(
+            &endpoints,
+            dial_timeout,
+            global.request_timeout,
+            credentials,
+        )
+        .await?;
     }
-    let channels = dial_all(&endpoints, global.conns, dial_timeout).await?;
+    let channels = dial_all(&endpoints, global.conns, dial_timeout, credentials).await?;
     let config = RunConfig {
         clients: global.clients,
         request_timeout: global.request_timeout,
@@ -76,7 +86,7 @@ async fn bench(cli: Cli) -> Result<(), BenchError> {
         Mode::Watch(args) => watch::bench(&channels, args, config).await?,
         Mode::WatchLatency(args) => {
             // etcd's tool puts over a connection of its own.
-            let put_channel = dial(&endpoints[0], dial_timeout).await?;
+            let put_channel = connect(&endpoints[0], dial_timeout, credentials).await?;
             watch_latency::bench(&channels, put_channel, args, config).await?
         }
         Mode::LeaseKeepalive(args) => lease::bench(&channels, args, config).await?,

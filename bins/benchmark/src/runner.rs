@@ -9,9 +9,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::conn::Conn;
 use etcd_proto::etcdserverpb::kv_client::KvClient;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 use crate::report::{Recorder, Report};
 use crate::workload::{Op, Workload};
@@ -50,7 +50,7 @@ pub struct Schedule {
 
 /// Sends `workload.total()` requests over `channels` with `config.clients` workers (sharing
 /// the channels round-robin) and returns the report. `channels` must not be empty.
-pub async fn run(channels: &[Channel], workload: Arc<dyn Workload>, config: RunConfig) -> Report {
+pub async fn run(channels: &[Conn], workload: Arc<dyn Workload>, config: RunConfig) -> Report {
     let senders: Vec<Box<dyn RequestSender>> = channels
         .iter()
         .cycle()
@@ -130,7 +130,7 @@ async fn worker(
 
 /// Sends a [`Workload`]'s KV requests.
 struct KvSender {
-    client: KvClient<Channel>,
+    client: KvClient<Conn>,
     workload: Arc<dyn Workload>,
 }
 
@@ -147,11 +147,35 @@ impl RequestSender for KvSender {
     }
 }
 
-/// A gRPC error as Go's grpc-go prints it.
+/// A gRPC error as etcd's tool prints it (clientv3's `toErr`): an etcd server error
+/// (rpctypes' errors, all `etcdserver: ...`) as its bare message, any other as grpc-go
+/// prints a status.
 pub fn format_status(status: &tonic::Status) -> String {
+    if status.message().starts_with(ETCD_ERROR_PREFIX) {
+        return status.message().to_string();
+    }
     format!(
         "rpc error: code = {:?} desc = {}",
         status.code(),
         status.message()
     )
+}
+
+/// How every error message of etcd's rpctypes starts.
+const ETCD_ERROR_PREFIX: &str = "etcdserver: ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etcd_errors_print_bare_as_clientv3_does() {
+        let denied = tonic::Status::permission_denied("etcdserver: permission denied");
+        assert_eq!(format_status(&denied), "etcdserver: permission denied");
+        let other = tonic::Status::unavailable("connection refused");
+        assert_eq!(
+            format_status(&other),
+            "rpc error: code = Unavailable desc = connection refused"
+        );
+    }
 }

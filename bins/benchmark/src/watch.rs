@@ -21,10 +21,10 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::conn::Conn;
 use etcd_proto::etcdserverpb::{kv_client::KvClient, PutRequest};
 use tokio::sync::watch;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 use crate::cli::WatchArgs;
 use crate::error::BenchError;
@@ -38,7 +38,7 @@ const PUT_VALUE: &[u8] = b"data";
 
 /// Runs the benchmark; returns the printed report (both summaries and the RESULT line).
 pub async fn bench(
-    channels: &[Channel],
+    channels: &[Conn],
     args: &WatchArgs,
     config: RunConfig,
 ) -> Result<String, BenchError> {
@@ -104,7 +104,7 @@ struct Created {
 
 /// Phase 1: every stream creates its watchers, the streams concurrently.
 async fn create_watchers(
-    channels: &[Channel],
+    channels: &[Conn],
     args: &WatchArgs,
     keys: &[Vec<u8>],
     config: RunConfig,
@@ -156,7 +156,7 @@ type SentAt = Arc<Mutex<HashMap<i64, Instant>>>;
 
 /// Phase 2: puts to the watched keys while the streams count the events.
 async fn put_and_receive(
-    channels: &[Channel],
+    channels: &[Conn],
     args: &WatchArgs,
     keys: Vec<Vec<u8>>,
     streams: Vec<WatchStream>,
@@ -280,7 +280,7 @@ async fn receive(
 
 /// Puts `data` to watched key `index % keys`, noting when the put of each revision was sent.
 struct PutSender {
-    client: KvClient<Channel>,
+    client: KvClient<Conn>,
     keys: Arc<Vec<Vec<u8>>>,
     sent_at: SentAt,
 }

@@ -14,11 +14,11 @@
 
 use std::collections::HashSet;
 
+use crate::conn::Conn;
 use etcd_proto::etcdserverpb::{kv_client::KvClient, PutRequest};
 use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use tonic::transport::Channel;
 
 use crate::cli::WatchLatencyArgs;
 use crate::error::BenchError;
@@ -38,8 +38,8 @@ struct Arrival {
 /// Runs the benchmark: watchers over `channels`, puts over `put_channel`. Returns the
 /// printed report.
 pub async fn bench(
-    channels: &[Channel],
-    put_channel: Channel,
+    channels: &[Conn],
+    put_channel: Conn,
     args: &WatchLatencyArgs,
     config: RunConfig,
 ) -> Result<String, BenchError> {

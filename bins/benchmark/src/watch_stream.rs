@@ -6,20 +6,20 @@
 
 use std::time::Duration;
 
+use crate::conn::Conn;
 use etcd_proto::etcdserverpb::{
     watch_client::WatchClient, watch_request::RequestUnion, WatchCreateRequest, WatchRequest,
     WatchResponse,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
 use tonic::Streaming;
 
 use crate::runner::{format_status, TIMEOUT_ERROR};
 
 /// One watch stream on a connection.
 pub struct WatchStream {
-    client: WatchClient<Channel>,
+    client: WatchClient<Conn>,
     requests: mpsc::Sender<WatchRequest>,
     /// The request side, until the RPC is started by the first create.
     pending: Option<ReceiverStream<WatchRequest>>,
@@ -28,7 +28,7 @@ pub struct WatchStream {
 
 impl WatchStream {
     /// A stream on `channel`; nothing is sent before the first [`WatchStream::create`].
-    pub fn new(channel: Channel) -> Self {
+    pub fn new(channel: Conn) -> Self {
         let (requests, rx) = mpsc::channel(64);
         WatchStream {
             client: WatchClient::new(channel).max_decoding_message_size(usize::MAX),
