@@ -526,7 +526,7 @@ fn seed_tls_cluster_health_with_both_etcdctls() {
     assert_eq!(healthy, 3, "{table}");
     let (ours, our_table) = health(&our_bin("etcdctl"));
     assert_eq!(ours, real, "ours:\n{our_table}\nreal:\n{table}");
-    // Without a client certificate the https endpoints refuse both etcdctls.
+    // Without a client certificate the https endpoints refuse etcdctl (ours: bins/etcdctl/tests/tls.rs).
     let anonymous = ctl(&urls[0], &flags[..1], &["get", "k"]);
     assert!(!anonymous.status.success(), "{}", text(&anonymous));
 }
