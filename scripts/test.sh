@@ -25,6 +25,8 @@ command -v cargo-nextest >/dev/null 2>&1 || cargo install --locked cargo-nextest
 # RocksDB's C++ build is slow: keep build artifacts across runs on the same machine.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/etcd-rs-target}"
 export CARGO_TERM_COLOR=never
+# Incremental compilation data only grows a persistent target dir; CI builds gain nothing.
+export CARGO_INCREMENTAL=0
 
 # Compile RocksDB's C++ once and link every later build against that library: cargo's
 # feature unification differs between `-p` selections and test/non-test builds, and each

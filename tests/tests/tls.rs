@@ -154,6 +154,19 @@ fn wait_healthy(endpoint: &str, flags: &[&str], procs: &[&Proc]) {
     }
 }
 
+/// Client TLS with `server`'s certificate, requiring client certificates from `ca`.
+fn client_cert_auth(server: &Leaf, ca: &Ca) -> Vec<String> {
+    vec![
+        "--cert-file".into(),
+        server.cert.clone(),
+        "--key-file".into(),
+        server.key.clone(),
+        "--trusted-ca-file".into(),
+        ca.path(),
+        "--client-cert-auth".into(),
+    ]
+}
+
 fn single_member(dir: &Path, https: u16, http: u16, extra: &[String]) -> Proc {
     single_member_of(&our_bin("etcd-server"), dir, https, http, extra)
 }
@@ -228,20 +241,7 @@ fn client_cert_auth_requires_a_certificate_from_the_trusted_ca() {
     let other = Ca::new(dir.path(), "other");
     let server = ca.issue("server");
     let (https, http) = (free_port(), free_port());
-    let m = single_member(
-        dir.path(),
-        https,
-        http,
-        &[
-            "--cert-file".into(),
-            server.cert.clone(),
-            "--key-file".into(),
-            server.key.clone(),
-            "--trusted-ca-file".into(),
-            ca.path(),
-            "--client-cert-auth".into(),
-        ],
-    );
+    let m = single_member(dir.path(), https, http, &client_cert_auth(&server, &ca));
     let secure = format!("https://127.0.0.1:{https}");
     let cacert = format!("--cacert={}", ca.path());
     let client = ca.issue("client");
@@ -277,22 +277,9 @@ fn client_certificate_common_name_is_the_user() {
         let ca = Ca::new(dir.path(), "main");
         let server = ca.issue("server");
         let (https, http) = (free_port(), free_port());
-        let m = single_member_of(
-            &bin,
-            dir.path(),
-            https,
-            http,
-            &[
-                "--cert-file".into(),
-                server.cert.clone(),
-                "--key-file".into(),
-                server.key.clone(),
-                "--trusted-ca-file".into(),
-                ca.path(),
-                "--client-cert-auth".into(),
-                "--bcrypt-cost=4".into(),
-            ],
-        );
+        let mut flags = client_cert_auth(&server, &ca);
+        flags.push("--bcrypt-cost=4".into());
+        let m = single_member_of(&bin, dir.path(), https, http, &flags);
         let plain = format!("http://127.0.0.1:{http}");
         wait_healthy(&plain, &[], &[&m]);
         for args in [

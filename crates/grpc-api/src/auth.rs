@@ -1,4 +1,5 @@
 //! The `etcdserverpb.Auth` service. `Authenticate` checks a password and answers a token;
+//! `AuthStatus` (etcd 3.5's) answers from the member's auth store;
 //! every management RPC becomes one `auth_*` raft request made on behalf of the caller
 //! (the backend refuses non-administrators, except a user reading itself or a role it
 //! has, as etcd 3.4), and its answer is taken from the applied [`AuthOutcome`].
@@ -43,6 +44,19 @@ macro_rules! auth_service {
                 req: Request<AuthenticateRequest>,
             ) -> Result<Response<AuthenticateResponse>, Status> {
                 let mut resp = self.backend.authenticate(req.into_inner()).await?;
+                fill(&*self.backend, &mut resp.header);
+                Ok(Response::new(resp))
+            }
+            async fn auth_status(
+                &self,
+                _: Request<AuthStatusRequest>,
+            ) -> Result<Response<AuthStatusResponse>, Status> {
+                let (enabled, auth_revision) = self.backend.auth_status();
+                let mut resp = AuthStatusResponse {
+                    header: None,
+                    enabled,
+                    auth_revision,
+                };
                 fill(&*self.backend, &mut resp.header);
                 Ok(Response::new(resp))
             }

@@ -117,6 +117,11 @@ pub trait Backend: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Whether auth is enabled, and the auth revision (AuthStatus).
+    fn auth_status(&self) -> (bool, u64) {
+        (false, 0)
+    }
+
     /// Checks a password and answers a token.
     async fn authenticate(&self, req: AuthenticateRequest) -> Result<AuthenticateResponse> {
         let _ = req;

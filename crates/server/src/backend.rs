@@ -517,6 +517,11 @@ impl Backend for EtcdBackend {
         self.auth.read().check_admin(who)
     }
 
+    fn auth_status(&self) -> (bool, u64) {
+        let auth = self.auth.read();
+        (auth.is_enabled(), auth.revision())
+    }
+
     async fn authenticate(&self, req: AuthenticateRequest) -> Result<AuthenticateResponse> {
         self.authenticate_user(req).await
     }
