@@ -7,11 +7,11 @@
 
 use std::ffi::OsString;
 
+use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
 /// etcd flags accepted for compatibility that have no effect yet (warned about when set).
 pub const INERT_FLAGS: &[&str] = &[
-    "config-file",
     "max-snapshots",
     "max-wals",
     "initial-election-tick-advance",
@@ -59,9 +59,9 @@ pub const INERT_FLAGS: &[&str] = &[
     "experimental-compaction-batch-limit",
     "experimental-warning-apply-duration",
     "force-new-cluster",
-    "listen-metrics-urls",
     "cors",
     "host-whitelist",
+    "cipher-suites",
 ];
 
 /// TLS flags we act on (`server::tls`), registered like the inert ones; read with
@@ -81,6 +81,7 @@ pub const TLS_FLAGS: &[&str] = &[
 
 /// Which of the inert flags take no value (booleans in etcd).
 const BOOL_FLAGS: &[&str] = &[
+    "initial-election-tick-advance",
     "strict-reconfig-check",
     "enable-v2",
     "pre-vote",
@@ -90,7 +91,6 @@ const BOOL_FLAGS: &[&str] = &[
     "enable-pprof",
     "enable-grpc-gateway",
     "experimental-initial-corrupt-check",
-    "experimental-enable-v2v3",
     "experimental-enable-lease-checkpoint",
     "experimental-enable-lease-checkpoint-persist",
     "force-new-cluster",
@@ -102,11 +102,13 @@ const BOOL_FLAGS: &[&str] = &[
 
 /// (flag, default) for flags with a value that we act on.
 const VALUE_FLAGS: &[(&str, &str)] = &[
+    ("config-file", ""),
     ("name", "default"),
     ("data-dir", ""),
     ("wal-dir", ""),
     ("listen-client-urls", "http://localhost:2379"),
     ("advertise-client-urls", "http://localhost:2379"),
+    ("listen-metrics-urls", ""),
     ("listen-peer-urls", "http://localhost:2380"),
     ("initial-advertise-peer-urls", "http://localhost:2380"),
     ("initial-cluster", ""),
@@ -129,18 +131,22 @@ fn env_name(flag: &str) -> String {
     format!("ETCD_{}", flag.to_uppercase().replace('-', "_"))
 }
 
-fn value_arg(name: &'static str) -> Arg {
-    Arg::new(name)
-        .long(name)
-        .env(env_name(name))
-        .num_args(1)
-        .action(ArgAction::Set)
+/// A flag also read from its `ETCD_*` env var when `read_env`.
+fn base_arg(name: &'static str, read_env: bool) -> Arg {
+    let arg = Arg::new(name).long(name);
+    if read_env {
+        arg.env(env_name(name))
+    } else {
+        arg
+    }
 }
 
-fn bool_arg(name: &'static str) -> Arg {
-    Arg::new(name)
-        .long(name)
-        .env(env_name(name))
+fn value_arg(name: &'static str, read_env: bool) -> Arg {
+    base_arg(name, read_env).num_args(1).action(ArgAction::Set)
+}
+
+fn bool_arg(name: &'static str, read_env: bool) -> Arg {
+    base_arg(name, read_env)
         .num_args(0..=1)
         .require_equals(true)
         .default_missing_value("true")
@@ -150,7 +156,18 @@ fn bool_arg(name: &'static str) -> Arg {
         .action(ArgAction::Set)
 }
 
+/// The command line: flags, each also read from its `ETCD_*` env var.
 pub fn command() -> Command {
+    build(true)
+}
+
+/// The same flags without env vars: the values of a `--config-file`, turned into flags
+/// ([`crate::config_file`]), are parsed with it so that no `ETCD_*` variable leaks in.
+pub fn file_command() -> Command {
+    build(false)
+}
+
+fn build(read_env: bool) -> Command {
     let mut cmd = Command::new("etcd-server")
         .about("etcd-compatible key-value store member (drop-in for etcd v3)")
         .disable_version_flag(true)
@@ -160,20 +177,20 @@ pub fn command() -> Command {
                 .action(ArgAction::SetTrue),
         );
     for (name, _) in VALUE_FLAGS {
-        cmd = cmd.arg(value_arg(name));
+        cmd = cmd.arg(value_arg(name, read_env));
     }
     for name in INERT_FLAGS.iter().chain(TLS_FLAGS) {
         cmd = cmd.arg(
             if BOOL_FLAGS.contains(name) {
-                bool_arg(name)
+                bool_arg(name, read_env)
             } else {
-                value_arg(name)
+                value_arg(name, read_env)
             }
             .hide(true),
         );
     }
-    cmd.arg(bool_arg("unsafe-no-fsync"))
-        .arg(bool_arg("strict-reconfig-check"))
+    cmd.arg(bool_arg("unsafe-no-fsync", read_env))
+        .arg(bool_arg("strict-reconfig-check", read_env))
 }
 
 /// Go's flag package accepts a single leading dash for long flags: `-name x` == `--name x`.
@@ -225,6 +242,20 @@ pub fn set_flags<'a>(m: &ArgMatches, names: &[&'a str]) -> Vec<&'a str> {
         .collect()
 }
 
+/// Every flag given on the command line (as `--flag`) or through its env var (as
+/// `ETCD_FLAG`), except `except`; command-line ones first.
+pub fn given_flags(m: &ArgMatches, except: &str) -> Vec<String> {
+    m.ids()
+        .map(|id| id.as_str())
+        .filter(|id| *id != except)
+        .filter_map(|id| match m.value_source(id) {
+            Some(ValueSource::CommandLine) => Some(format!("--{id}")),
+            Some(ValueSource::EnvVariable) => Some(env_name(id)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +279,15 @@ mod tests {
         assert_eq!(value(&m, "data-dir"), "/x");
         assert_eq!(value(&m, "snapshot-count"), "5");
         assert_eq!(value(&m, "max-request-bytes"), "1572864");
+        assert_eq!(value(&m, "listen-metrics-urls"), "");
+        assert!(set_flags(&m, INERT_FLAGS).is_empty());
+    }
+
+    #[test]
+    fn listen_metrics_urls_is_a_real_flag() {
+        let m = parse(&["etcd", "--listen-metrics-urls", "http://127.0.0.1:2381"]).unwrap();
+        assert_eq!(value(&m, "listen-metrics-urls"), "http://127.0.0.1:2381");
+        assert!(!INERT_FLAGS.contains(&"listen-metrics-urls"));
     }
 
     #[test]
@@ -259,6 +299,13 @@ mod tests {
             set_flags(&m, TLS_FLAGS),
             vec!["client-cert-auth", "peer-auto-tls"]
         );
+    }
+
+    #[test]
+    fn given_flags_lists_what_the_command_line_set() {
+        let m = parse(&["etcd", "--config-file", "c.yml", "-name", "x", "--debug"]).unwrap();
+        assert_eq!(given_flags(&m, "config-file"), ["--name", "--debug"]);
+        assert!(given_flags(&parse(&["etcd"]).unwrap(), "config-file").is_empty());
     }
 
     #[test]

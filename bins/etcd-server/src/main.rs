@@ -1,7 +1,10 @@
-//! `etcd-server`: parses etcd's flags and `ETCD_*` env vars into a [`server::Config`], starts
-//! the member, and stops it gracefully on SIGTERM/SIGINT.
+//! `etcd-server`: parses etcd's flags and `ETCD_*` env vars (or, as etcd, only the YAML file
+//! given by `--config-file`) into a [`server::Config`], starts the member, tells systemd it
+//! is ready (`Type=notify`), and stops it gracefully on SIGTERM/SIGINT.
 
+mod config_file;
 mod flags;
+mod sd_notify;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -35,6 +38,7 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
     cfg.wal_dir = (!wal_dir.is_empty()).then(|| PathBuf::from(wal_dir));
     cfg.listen_client_urls = urls(flags::value(m, "listen-client-urls"));
     cfg.advertise_client_urls = urls(flags::value(m, "advertise-client-urls"));
+    cfg.listen_metrics_urls = urls(flags::value(m, "listen-metrics-urls"));
     cfg.listen_peer_urls = urls(flags::value(m, "listen-peer-urls"));
     cfg.initial_advertise_peer_urls = urls(flags::value(m, "initial-advertise-peer-urls"));
     cfg.initial_cluster = match flags::value(m, "initial-cluster") {
@@ -126,9 +130,91 @@ async fn shutdown_signal() {
     }
 }
 
+/// The effective flags: the command line's, or those of the `--config-file`.
+struct Settings {
+    matches: ArgMatches,
+    /// The configuration file, if one was given.
+    file: Option<PathBuf>,
+    /// Flags and env vars given alongside the file, ignored as etcd ignores them.
+    ignored: Vec<String>,
+    /// Keys of the file that etcd does not know.
+    unknown_keys: Vec<String>,
+}
+
+impl Settings {
+    fn new(cli: ArgMatches) -> anyhow::Result<Settings> {
+        let file = flags::value(&cli, "config-file");
+        if file.is_empty() {
+            return Ok(Settings {
+                matches: cli,
+                file: None,
+                ignored: Vec::new(),
+                unknown_keys: Vec::new(),
+            });
+        }
+        let path = PathBuf::from(file);
+        let loaded = config_file::load(&path)?;
+        Ok(Settings {
+            ignored: flags::given_flags(&cli, "config-file"),
+            matches: loaded.matches,
+            file: Some(path),
+            unknown_keys: loaded.unknown_keys,
+        })
+    }
+
+    /// How a setting is named to the user: `--flag`, or the file's key.
+    fn describe(&self, flag: &str) -> String {
+        match &self.file {
+            None => format!("flag --{flag}"),
+            Some(_) => format!("config file key {flag:?}"),
+        }
+    }
+
+    /// Logs what etcd logs about the configuration's origin, and what is ignored.
+    fn log(&self) {
+        if let Some(path) = &self.file {
+            tracing::info!(path = %path.display(), "loaded server configuration, other configuration command line flags and environment variables will be ignored if provided");
+            if !self.ignored.is_empty() {
+                tracing::warn!(
+                    "ignoring {}: flags and env vars are not read when --config-file is given",
+                    self.ignored.join(" ")
+                );
+            }
+            for key in &self.unknown_keys {
+                tracing::warn!("config file key {key:?} is unknown to etcd and ignored");
+            }
+        }
+        for f in flags::set_flags(&self.matches, flags::INERT_FLAGS) {
+            tracing::warn!(
+                "{} is accepted for compatibility but has no effect in this version",
+                self.describe(f)
+            );
+        }
+    }
+
+    fn config(&self) -> anyhow::Result<Config> {
+        let cfg = config_from(&self.matches);
+        match &self.file {
+            None => cfg,
+            Some(path) => cfg.with_context(|| {
+                format!("invalid configuration in config file {}", path.display())
+            }),
+        }
+    }
+}
+
+/// Tells systemd, if it started us with `Type=notify`, that the member serves.
+fn notify_ready() {
+    match sd_notify::notify(sd_notify::READY) {
+        Ok(true) => tracing::info!("notified systemd of readiness"),
+        Ok(false) => {}
+        Err(e) => tracing::error!("failed to notify systemd for readiness: {e}"),
+    }
+}
+
 fn main() -> anyhow::Result<()> {
-    let m = flags::command().get_matches_from(flags::normalize_args(std::env::args_os()));
-    if m.get_flag("version") {
+    let cli = flags::command().get_matches_from(flags::normalize_args(std::env::args_os()));
+    if cli.get_flag("version") {
         println!("etcd Version: {}", server::backend::SERVER_VERSION);
         println!("Git SHA: {}", env!("CARGO_PKG_VERSION"));
         println!("Go Version: not applicable (Rust)");
@@ -139,13 +225,10 @@ fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    init_logging(flags::value(&m, "log-level"));
-    for f in flags::set_flags(&m, flags::INERT_FLAGS) {
-        tracing::warn!(
-            "flag --{f} is accepted for compatibility but has no effect in this version"
-        );
-    }
-    let cfg = config_from(&m)?;
+    let settings = Settings::new(cli)?;
+    init_logging(flags::value(&settings.matches, "log-level"));
+    settings.log();
+    let cfg = settings.config()?;
     if !cfg.wal_sync {
         tracing::warn!(
             "--unsafe-no-fsync: the WAL is not fsynced; a crash may lose acknowledged writes"
@@ -157,10 +240,55 @@ fn main() -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     rt.block_on(async {
         let member = Member::start(cfg).await?;
+        notify_ready();
         tokio::select! {
             _ = shutdown_signal() => {}
             _ = member.removed() => tracing::warn!("the member has been permanently removed from the cluster; shutting down"),
         }
         member.stop().await
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_file(text: &str) -> Config {
+        config_from(&config_file::parse(text).unwrap().matches).unwrap()
+    }
+
+    #[test]
+    fn a_config_file_gives_the_config_its_flags_give() {
+        let text = "name: infra1\ndata-dir: /d\nwal-dir: /w\nlisten-client-urls: http://127.0.0.1:1,http://127.0.0.1:2\nlisten-peer-urls: http://127.0.0.1:3\ninitial-advertise-peer-urls: http://127.0.0.1:3\nheartbeat-interval: 50\nelection-timeout: 500\nsnapshot-count: 7\nstrict-reconfig-check: false\nexperimental-watch-progress-notify-interval: 2000000000\nauth-token: simple\nclient-transport-security:\n  auto-tls: true\npeer-transport-security:\n  cert-file: /p.crt\n  key-file: /p.key\n";
+        let cfg = from_file(text);
+        assert_eq!(cfg.name, "infra1");
+        assert_eq!(cfg.data_dir, PathBuf::from("/d"));
+        assert_eq!(cfg.wal_dir, Some(PathBuf::from("/w")));
+        assert_eq!(
+            cfg.listen_client_urls,
+            ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+        );
+        assert_eq!(cfg.initial_cluster, "infra1=http://127.0.0.1:3");
+        assert_eq!(cfg.heartbeat_interval, Duration::from_millis(50));
+        assert_eq!(cfg.election_timeout, Duration::from_millis(500));
+        assert_eq!(cfg.snapshot_count, 7);
+        assert!(!cfg.strict_reconfig_check);
+        assert_eq!(cfg.watch_progress_notify_interval, Duration::from_secs(2));
+        assert!(cfg.client_tls.auto_tls);
+        assert_eq!(cfg.peer_tls.cert_file, Some(PathBuf::from("/p.crt")));
+        assert_eq!(cfg.peer_tls.key_file, Some(PathBuf::from("/p.key")));
+        assert!(cfg.peer_tls.trusted_ca_file.is_none());
+    }
+
+    #[test]
+    fn bad_values_in_a_config_file_are_refused() {
+        for text in [
+            "initial-cluster-state: maybe",
+            "heartbeat-interval: 100\nelection-timeout: 200",
+            "auth-token: nonsense",
+        ] {
+            let m = config_file::parse(text).unwrap().matches;
+            assert!(config_from(&m).is_err(), "{text:?}");
+        }
+    }
 }

@@ -141,6 +141,9 @@ pub struct LeaderInfo {
     pub elected_at: Option<Instant>,
     /// Since when this member has known no leader; `None` while it knows one.
     pub lost_at: Option<Instant>,
+    /// How many times this member learned of a new leader (each `elected_at` update:
+    /// etcd's `leader_changes_seen_total`).
+    pub changes: u64,
 }
 
 impl LeaderInfo {
@@ -150,6 +153,7 @@ impl LeaderInfo {
             leader_id,
             elected_at: (leader_id != 0).then_some(now),
             lost_at: (leader_id == 0).then_some(now),
+            changes: u64::from(leader_id != 0),
         }
     }
 
@@ -163,6 +167,7 @@ impl LeaderInfo {
         } else {
             self.elected_at = Some(now);
             self.lost_at = None;
+            self.changes += 1;
         }
         self.leader_id = leader_id;
         true
@@ -230,6 +235,8 @@ mod tests {
         assert_eq!((l.elected_at, l.lost_at), (Some(at(5)), None));
         assert!(l.observe(9, at(6)));
         assert_eq!(l.elected_at, Some(at(6)));
+        assert_eq!(l.changes, 3, "7, 7 again after none, then 9");
         assert_eq!(LeaderInfo::new(3, t0).elected_at, Some(t0));
+        assert_eq!(LeaderInfo::new(3, t0).changes, 1);
     }
 }

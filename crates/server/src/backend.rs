@@ -29,6 +29,7 @@ use tokio::sync::{broadcast, oneshot};
 
 use crate::applier::{lease_error, Applied, ApplyResult};
 use crate::cluster::Cluster;
+use crate::metrics::Metrics;
 use crate::wait::{IdGenerator, Wait};
 
 /// The version this member reports (the etcd API level it is compatible with).
@@ -61,6 +62,8 @@ pub struct EtcdBackend {
     pub request_timeout: Duration,
     /// One raft election timeout (`--election-timeout`).
     pub election_timeout: Duration,
+    /// The member's Prometheus metrics (proposal counters are kept here).
+    pub metrics: Arc<Metrics>,
 }
 
 pub(crate) fn raft_err(e: RaftError) -> EtcdError {
@@ -69,6 +72,15 @@ pub(crate) fn raft_err(e: RaftError) -> EtcdError {
         RaftError::Stopped => EtcdError::Stopped,
         RaftError::Timeout => EtcdError::Timeout,
         other => EtcdError::Other(other.to_string()),
+    }
+}
+
+/// Runs `f` when dropped (also when the owning future is cancelled).
+struct Deferred<F: FnMut()>(F);
+
+impl<F: FnMut()> Drop for Deferred<F> {
+    fn drop(&mut self) {
+        (self.0)()
     }
 }
 
@@ -135,6 +147,7 @@ impl EtcdBackend {
                 }
                 Err(e) => {
                     self.wait.cancel(id);
+                    self.metrics.proposals_failed.inc();
                     return Err(match e {
                         RaftError::NotLeader => EtcdError::DeadlineExceeded,
                         other => raft_err(other),
@@ -142,11 +155,15 @@ impl EtcdBackend {
                 }
             }
         }
+        let pending = &self.metrics.proposals_pending;
+        pending.inc();
+        let _pending = Deferred(|| pending.dec());
         match tokio::time::timeout_at(deadline.into(), rx).await {
             Ok(Ok(res)) => res,
             Ok(Err(_)) => Err(EtcdError::Stopped),
             Err(_) => {
                 self.wait.cancel(id);
+                self.metrics.proposals_failed.inc();
                 Err(self.proposal_timeout_error(start))
             }
         }
@@ -173,6 +190,11 @@ impl EtcdBackend {
 
     /// Linearizable read barrier: wait until the raft read index is applied locally.
     async fn read_barrier(&self) -> Result<()> {
+        self.read_barrier_within(self.request_timeout).await
+    }
+
+    /// [`Self::read_barrier`] failing with a timeout after `limit`.
+    pub(crate) async fn read_barrier_within(&self, limit: Duration) -> Result<()> {
         let wait = async {
             let index = self.read_index().await?;
             let mut applied = self.raft.subscribe_applied();
@@ -181,7 +203,7 @@ impl EtcdBackend {
             }
             Ok(())
         };
-        tokio::time::timeout(self.request_timeout, wait)
+        tokio::time::timeout(limit, wait)
             .await
             .unwrap_or(Err(EtcdError::Timeout))
     }

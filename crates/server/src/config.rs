@@ -30,6 +30,9 @@ pub struct Config {
     pub wal_dir: Option<PathBuf>,
     pub listen_client_urls: Vec<String>,
     pub advertise_client_urls: Vec<String>,
+    /// `--listen-metrics-urls`: extra listeners serving only `/metrics` and `/health`
+    /// (`https://` ones with the client TLS config).
+    pub listen_metrics_urls: Vec<String>,
     pub listen_peer_urls: Vec<String>,
     pub initial_advertise_peer_urls: Vec<String>,
     /// `name=url,name=url`.
@@ -67,6 +70,7 @@ impl Config {
             wal_dir: None,
             listen_client_urls: vec!["http://localhost:2379".into()],
             advertise_client_urls: vec!["http://localhost:2379".into()],
+            listen_metrics_urls: Vec::new(),
             listen_peer_urls: vec!["http://localhost:2380".into()],
             initial_advertise_peer_urls: vec!["http://localhost:2380".into()],
             initial_cluster: format!("{name}=http://localhost:2380"),

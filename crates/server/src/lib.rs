@@ -13,6 +13,9 @@
 //!   reconfiguration RPCs with etcd's safety checks; [`peer`] the member-to-member
 //!   requests besides raft traffic (join lookup, forwarding to the leader).
 //! - [`tls`]: rustls server configs for `https://` client and peer URLs.
+//! - [`http`]: etcd's `/health`, `/version` and `/metrics` beside gRPC on the client
+//!   listeners, and the `--listen-metrics-urls` listeners; [`metrics`] the Prometheus
+//!   metrics they expose.
 
 pub mod applier;
 mod auth_api;
@@ -21,11 +24,13 @@ pub mod backend;
 mod client_verify;
 pub mod cluster;
 pub mod config;
+pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod leases;
 pub mod member;
 mod membership;
+pub mod metrics;
 pub mod peer;
 pub mod tls;
 pub mod wait;

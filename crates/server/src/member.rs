@@ -2,6 +2,8 @@
 //! protocol on every `--listen-peer-urls` address and, once the member is part of a cluster
 //! with a leader, the gRPC API on every `--listen-client-urls` address until stopped.
 //! `https://` URLs are served over TLS ([`crate::tls`]), `http://` ones in plaintext.
+//! Client listeners also answer etcd's plain HTTP endpoints ([`crate::http`]), as do the
+//! `--listen-metrics-urls` listeners (`/metrics` and `/health` only).
 
 use std::fs::File;
 use std::net::SocketAddr;
@@ -31,6 +33,7 @@ use crate::cluster::Cluster;
 use crate::config::{parse_url, Config};
 use crate::identity::Identity;
 use crate::leases;
+use crate::metrics::Metrics;
 use crate::peer;
 use crate::tls::{self, Side};
 use crate::wait::{IdGenerator, Wait};
@@ -165,6 +168,10 @@ impl Member {
             watch_progress_notify_interval: cfg.watch_progress_notify_interval,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
             election_timeout: cfg.election_timeout,
+            metrics: Arc::new(
+                Metrics::new(member_id, cfg.quota_backend_bytes)
+                    .context("cannot register the metrics")?,
+            ),
         });
 
         let (shutdown, _) = watch::channel(false);
@@ -181,7 +188,7 @@ impl Member {
                 transport.clone(),
             ))
             .add_service(peer::cluster_service(backend.clone()));
-            peer_servers.push(serve(routes, listener, tls, shutdown.subscribe()));
+            peer_servers.push(serve(routes, listener, tls, false, shutdown.subscribe()));
         }
         wait_for_leader(&raft, &transport).await?;
         publish(&backend, &cfg).await?;
@@ -204,8 +211,21 @@ impl Member {
                     "serving insecure client requests on {addr}, this is strongly discouraged!"
                 );
             }
-            let routes = grpc_api::router(backend.clone(), cfg.max_request_bytes);
-            client_servers.push(serve(routes, listener, tls, shutdown.subscribe()));
+            let grpc = grpc_api::router(backend.clone(), cfg.max_request_bytes);
+            let routes = crate::http::client_routes(grpc, backend.clone());
+            let tls = tls.map(|t| with_http1_alpn(&t));
+            client_servers.push(serve(routes, listener, tls, true, shutdown.subscribe()));
+        }
+        for url in &cfg.listen_metrics_urls {
+            let (listener, tls) = bind(url, client_tls.as_ref()).await?;
+            tracing::info!(
+                tls = tls.is_some(),
+                "serving /metrics and /health on {}",
+                listener.local_addr()?
+            );
+            let routes = crate::http::metrics_routes(backend.clone());
+            let tls = tls.map(|t| with_http1_alpn(&t));
+            client_servers.push(serve(routes, listener, tls, true, shutdown.subscribe()));
         }
         tracing::info!("ready to serve client requests");
         Ok(Member {
@@ -362,17 +382,30 @@ async fn bind(
     Ok((listener, tls))
 }
 
-/// Serves `routes` on `listener` (over TLS with `tls`) until `stop` turns true.
+/// `tls` also offering HTTP/1.1 in ALPN, for listeners with plain HTTP endpoints.
+fn with_http1_alpn(tls: &Arc<ServerConfig>) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::clone(tls);
+    if !config.alpn_protocols.iter().any(|p| p == b"http/1.1") {
+        config.alpn_protocols.push(b"http/1.1".to_vec());
+    }
+    Arc::new(config)
+}
+
+/// Serves `routes` on `listener` (over TLS with `tls`; also over HTTP/1.1 with `http1`)
+/// until `stop` turns true.
 fn serve(
     routes: tonic::service::Routes,
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
+    http1: bool,
     mut stop: watch::Receiver<bool>,
 ) -> Server {
     let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
-    let server = tonic::transport::Server::builder().add_routes(routes);
+    let server = tonic::transport::Server::builder()
+        .accept_http1(http1)
+        .add_routes(routes);
     match tls {
         None => tokio::spawn(server.serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
