@@ -49,6 +49,6 @@ cargo nextest run --workspace --no-fail-fast --profile ci "$@"
 ETCD_TEST_SERVER_BIN="$CARGO_TARGET_DIR/debug/etcd-server" ETCD_TEST_MULTI_MEMBER=1 \
   cargo nextest run -p etcdctl --no-fail-fast --profile ci \
   -E 'binary(kv) | binary(txn) | binary(cluster) | binary(env) | binary(client_lib) | binary(lease) | binary(watch)
-      | binary(cluster_views) | binary(membership) | binary(move_leader) | binary(auth) | binary(tls)'
+      | binary(cluster_views) | binary(membership) | binary(move_leader) | binary(auth) | binary(tls) | binary(defrag)'
 # etcd's own e2e tests (the groups that pass) against our binary.
 ./scripts/e2e.sh "$CARGO_TARGET_DIR/debug"

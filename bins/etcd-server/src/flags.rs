@@ -45,8 +45,6 @@ pub const INERT_FLAGS: &[&str] = &[
     "log-outputs",
     "debug",
     "log-package-levels",
-    "auto-compaction-retention",
-    "auto-compaction-mode",
     "enable-pprof",
     "metrics",
     "enable-grpc-gateway",
@@ -125,6 +123,8 @@ const VALUE_FLAGS: &[(&str, &str)] = &[
     ("auth-token", "simple"),
     ("auth-token-ttl", "300"),
     ("bcrypt-cost", "10"),
+    ("auto-compaction-retention", "0"),
+    ("auto-compaction-mode", "periodic"),
 ];
 
 fn env_name(flag: &str) -> String {
@@ -288,6 +288,16 @@ mod tests {
         let m = parse(&["etcd", "--listen-metrics-urls", "http://127.0.0.1:2381"]).unwrap();
         assert_eq!(value(&m, "listen-metrics-urls"), "http://127.0.0.1:2381");
         assert!(!INERT_FLAGS.contains(&"listen-metrics-urls"));
+    }
+
+    #[test]
+    fn auto_compaction_flags_are_real_with_etcd_defaults() {
+        let m = parse(&["etcd"]).unwrap();
+        assert_eq!(value(&m, "auto-compaction-mode"), "periodic");
+        assert_eq!(value(&m, "auto-compaction-retention"), "0");
+        let m = parse(&["etcd", "--auto-compaction-mode=revision"]).unwrap();
+        assert_eq!(value(&m, "auto-compaction-mode"), "revision");
+        assert!(set_flags(&m, INERT_FLAGS).is_empty());
     }
 
     #[test]

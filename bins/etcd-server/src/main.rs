@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::ArgMatches;
 use server::tls::TlsInfo;
-use server::{Config, Member};
+use server::{AutoCompaction, Config, Member};
 
 fn urls(s: &str) -> Vec<String> {
     s.split(',')
@@ -27,7 +27,46 @@ fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> anyhow::Result<T>
         .map_err(|_| anyhow::anyhow!("invalid value {v:?} for flag --{name}"))
 }
 
-fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
+/// etcd's check of `--auto-compaction-mode` and its `parseCompactionRetention`: an integer
+/// retention is hours (periodic) or revisions (revision), anything else a Go duration;
+/// `None` when the retention is 0. `mode` is empty when a config file does not set it: etcd
+/// then ignores an integer retention and refuses a duration.
+fn auto_compaction(mode: &str, retention: &str) -> anyhow::Result<Option<AutoCompaction>> {
+    if !matches!(mode, "" | "periodic" | "revision") {
+        bail!("unknown auto-compaction-mode {mode:?}");
+    }
+    let retention = if retention.is_empty() { "0" } else { retention };
+    let parse_error = |e: &str| anyhow::anyhow!("error parsing CompactionRetention: {e}");
+    // Like Go's time.Duration: nanoseconds for periodic, a count for revision.
+    let amount = match retention.parse::<i64>() {
+        Ok(n) if n >= 0 => {
+            match mode {
+                "periodic" => n
+                    .checked_mul(3_600_000_000_000)
+                    .ok_or_else(|| parse_error(&format!("{n} hours is out of range")))?,
+                "revision" => n,
+                _ => {
+                    if n != 0 {
+                        tracing::warn!("auto-compaction-retention {n} is ignored: auto-compaction-mode is not set");
+                    }
+                    0
+                }
+            }
+        }
+        _ => goduration::parse(retention).map_err(|e| parse_error(&e))?,
+    };
+    match mode {
+        _ if amount == 0 => Ok(None),
+        "periodic" if amount < 0 => Err(parse_error(&format!("negative retention {retention:?}"))),
+        "periodic" => Ok(Some(AutoCompaction::Periodic(Duration::from_nanos(
+            amount as u64,
+        )))),
+        "revision" => Ok(Some(AutoCompaction::Revision(amount))),
+        _ => bail!("unsupported compaction mode {mode}"),
+    }
+}
+
+fn config_from(m: &ArgMatches, from_file: bool) -> anyhow::Result<Config> {
     let name = flags::value(m, "name");
     let mut cfg = Config::with_name(name);
     let data_dir = flags::value(m, "data-dir");
@@ -93,6 +132,13 @@ fn config_from(m: &ArgMatches) -> anyhow::Result<Config> {
     cfg.bcrypt_cost = number(m, "bcrypt-cost")?;
     cfg.client_tls = tls_info(m, "");
     cfg.peer_tls = tls_info(m, "peer-");
+    // etcd's config file has no default mode (its flag has: periodic).
+    let mode = match m.get_one::<String>("auto-compaction-mode") {
+        Some(mode) => mode.as_str(),
+        None if from_file => "",
+        None => flags::value(m, "auto-compaction-mode"),
+    };
+    cfg.auto_compaction = auto_compaction(mode, flags::value(m, "auto-compaction-retention"))?;
     Ok(cfg)
 }
 
@@ -193,7 +239,7 @@ impl Settings {
     }
 
     fn config(&self) -> anyhow::Result<Config> {
-        let cfg = config_from(&self.matches);
+        let cfg = config_from(&self.matches, self.file.is_some());
         match &self.file {
             None => cfg,
             Some(path) => cfg.with_context(|| {
@@ -254,7 +300,7 @@ mod tests {
     use super::*;
 
     fn from_file(text: &str) -> Config {
-        config_from(&config_file::parse(text).unwrap().matches).unwrap()
+        config_from(&config_file::parse(text).unwrap().matches, true).unwrap()
     }
 
     #[test]
@@ -288,7 +334,83 @@ mod tests {
             "auth-token: nonsense",
         ] {
             let m = config_file::parse(text).unwrap().matches;
-            assert!(config_from(&m).is_err(), "{text:?}");
+            assert!(config_from(&m, true).is_err(), "{text:?}");
         }
+    }
+
+    #[test]
+    fn auto_compaction_is_parsed_as_etcd_does() {
+        let hour = Duration::from_secs(3600);
+        let ok = |mode, retention| auto_compaction(mode, retention).unwrap();
+        assert_eq!(ok("periodic", "0"), None);
+        assert_eq!(ok("periodic", ""), None);
+        assert_eq!(ok("revision", "0"), None);
+        assert_eq!(ok("periodic", "1"), Some(AutoCompaction::Periodic(hour)));
+        assert_eq!(
+            ok("periodic", "72"),
+            Some(AutoCompaction::Periodic(72 * hour))
+        );
+        assert_eq!(
+            ok("periodic", "30m"),
+            Some(AutoCompaction::Periodic(hour / 2))
+        );
+        assert_eq!(
+            ok("periodic", "2.5s"),
+            Some(AutoCompaction::Periodic(Duration::from_millis(2500)))
+        );
+        assert_eq!(ok("revision", "1000"), Some(AutoCompaction::Revision(1000)));
+        // A duration in revision mode is its number of nanoseconds, as in etcd.
+        assert_eq!(ok("revision", "1us"), Some(AutoCompaction::Revision(1000)));
+        // No mode (a config file without the key): an integer is ignored.
+        assert_eq!(ok("", "5"), None);
+
+        let err = |mode, retention| auto_compaction(mode, retention).unwrap_err().to_string();
+        assert_eq!(
+            err("period", "1"),
+            "unknown auto-compaction-mode \"period\""
+        );
+        assert_eq!(
+            err("periodic", "abc"),
+            "error parsing CompactionRetention: time: invalid duration \"abc\""
+        );
+        assert!(err("periodic", "-5").starts_with("error parsing CompactionRetention: time: "));
+        assert_eq!(err("", "5m"), "unsupported compaction mode ");
+    }
+
+    #[test]
+    fn auto_compaction_from_flags_and_config_file() {
+        let cli = |args: &[&str]| {
+            let argv = std::iter::once("etcd").chain(args.iter().copied());
+            let m = flags::command().try_get_matches_from(argv).unwrap();
+            config_from(&m, false).unwrap().auto_compaction
+        };
+        assert_eq!(cli(&[]), None);
+        assert_eq!(
+            cli(&["--auto-compaction-retention=2"]),
+            Some(AutoCompaction::Periodic(Duration::from_secs(7200)))
+        );
+        assert_eq!(
+            cli(&[
+                "--auto-compaction-mode",
+                "revision",
+                "--auto-compaction-retention",
+                "10"
+            ]),
+            Some(AutoCompaction::Revision(10))
+        );
+        let file = |text| from_file(text).auto_compaction;
+        assert_eq!(
+            file("auto-compaction-mode: revision\nauto-compaction-retention: \"100\""),
+            Some(AutoCompaction::Revision(100))
+        );
+        assert_eq!(
+            file("auto-compaction-mode: periodic\nauto-compaction-retention: 1h30m"),
+            Some(AutoCompaction::Periodic(Duration::from_secs(5400)))
+        );
+        assert_eq!(file("auto-compaction-retention: \"1\""), None);
+        let m = config_file::parse("auto-compaction-mode: sometimes")
+            .unwrap()
+            .matches;
+        assert!(config_from(&m, true).is_err());
     }
 }

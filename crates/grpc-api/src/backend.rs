@@ -164,6 +164,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn hash(&self) -> Result<HashResponse> {
         Err(EtcdError::Unimplemented("Hash"))
     }
+    /// Maintenance.Defragment: reclaims the storage space freed by compaction, while the
+    /// member keeps serving.
+    async fn defragment(&self) -> Result<()> {
+        Err(EtcdError::Unimplemented("Defragment"))
+    }
     /// Maintenance.MoveLeader to member `target`.
     async fn move_leader(&self, target: u64) -> Result<MoveLeaderResponse> {
         let _ = target;

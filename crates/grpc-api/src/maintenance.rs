@@ -1,5 +1,5 @@
-//! The `etcdserverpb.Maintenance` service. Status, Hash, HashKV and MoveLeader are served;
-//! alarms, defrag and snapshot belong to later issues and answer `Unimplemented`.
+//! The `etcdserverpb.Maintenance` service. Status, Defragment, Hash, HashKV and MoveLeader
+//! are served; alarms and snapshot belong to later issues and answer `Unimplemented`.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -50,9 +50,12 @@ impl Maintenance for MaintenanceService {
 
     async fn defragment(
         &self,
-        _: Request<DefragmentRequest>,
+        req: Request<DefragmentRequest>,
     ) -> Result<Response<DefragmentResponse>, Status> {
-        Err(unimplemented("Defragment"))
+        require_admin(&*self.backend, &req).await.map_err(raw)?;
+        self.backend.defragment().await?;
+        // etcd answers an empty response: no header.
+        Ok(Response::new(DefragmentResponse { header: None }))
     }
 
     async fn hash(&self, req: Request<HashRequest>) -> Result<Response<HashResponse>, Status> {

@@ -388,6 +388,15 @@ impl Backend for EtcdBackend {
         })
     }
 
+    async fn defragment(&self) -> Result<()> {
+        self.not_learner()?;
+        let engine = self.engine.clone();
+        tokio::task::spawn_blocking(move || engine.defragment())
+            .await
+            .map_err(|e| EtcdError::Other(format!("defragment: {e}")))?
+            .map_err(|e| EtcdError::Other(e.to_string()))
+    }
+
     async fn lease_grant(&self, mut req: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
         self.not_learner()?;
         if req.id == 0 {

@@ -59,6 +59,18 @@ pub struct Config {
     pub client_tls: TlsInfo,
     /// TLS of the peer listeners and of connections to peers (`--peer-cert-file`, ...).
     pub peer_tls: TlsInfo,
+    /// `--auto-compaction-mode` and `--auto-compaction-retention`; `None` (retention 0,
+    /// the default) is off.
+    pub auto_compaction: Option<AutoCompaction>,
+}
+
+/// What the leader compacts automatically ([`crate::compactor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoCompaction {
+    /// `periodic`: keep about this much history.
+    Periodic(Duration),
+    /// `revision`: keep this many revisions (checked every 5 minutes).
+    Revision(i64),
 }
 
 impl Config {
@@ -89,6 +101,7 @@ impl Config {
             bcrypt_cost: auth::password::DEFAULT_COST,
             client_tls: TlsInfo::default(),
             peer_tls: TlsInfo::default(),
+            auto_compaction: None,
         }
     }
 

@@ -16,6 +16,7 @@
 //! - [`http`]: etcd's `/health`, `/version` and `/metrics` beside gRPC on the client
 //!   listeners, and the `--listen-metrics-urls` listeners; [`metrics`] the Prometheus
 //!   metrics they expose.
+//! - [`compactor`]: auto-compaction (`--auto-compaction-mode`/`-retention`) by the leader.
 
 pub mod applier;
 mod auth_api;
@@ -23,6 +24,7 @@ mod auth_apply;
 pub mod backend;
 mod client_verify;
 pub mod cluster;
+pub mod compactor;
 pub mod config;
 pub mod http;
 pub mod identity;
@@ -35,5 +37,5 @@ pub mod peer;
 pub mod tls;
 pub mod wait;
 
-pub use config::Config;
+pub use config::{AutoCompaction, Config};
 pub use member::Member;

@@ -30,6 +30,7 @@ use grpc_api::EtcdError;
 use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
 use crate::cluster::Cluster;
+use crate::compactor;
 use crate::config::{parse_url, Config};
 use crate::identity::Identity;
 use crate::leases;
@@ -195,6 +196,10 @@ impl Member {
         tracing::info!("enabled capabilities for version 3.4");
 
         leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
+        if let Some(policy) = cfg.auto_compaction {
+            tracing::info!(?policy, "auto-compaction enabled");
+            compactor::spawn(backend.clone(), policy, shutdown.subscribe());
+        }
         let mut client_addrs = Vec::new();
         let mut client_urls = Vec::new();
         let mut client_servers = Vec::new();

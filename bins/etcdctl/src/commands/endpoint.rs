@@ -16,7 +16,10 @@ use crate::printer::{EpHealth, EpStatus};
 
 /// `endpointsFromCluster`: `--endpoints` as given, or with `--cluster` every member's
 /// client URLs.
-async fn endpoints_from_cluster(ctx: &Ctx, settings: &Settings) -> Result<Vec<String>, Exit> {
+pub(super) async fn endpoints_from_cluster(
+    ctx: &Ctx,
+    settings: &Settings,
+) -> Result<Vec<String>, Exit> {
     if !ctx.flags.get_bool("cluster") {
         return Ok(ctx.flags.get_strings("endpoints"));
     }

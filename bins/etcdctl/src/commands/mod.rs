@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod compaction;
 mod conn;
+pub mod defrag;
 pub mod endpoint;
 pub mod kv;
 pub mod lease;
@@ -50,6 +51,7 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "del" => kv::del(ctx),
         "txn" => txn::run(ctx),
         "compaction" => compaction::run(ctx),
+        "defrag" => defrag::run(ctx),
         "version" => version::run(),
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),

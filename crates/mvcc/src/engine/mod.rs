@@ -50,6 +50,13 @@ pub trait Engine: Send + Sync + 'static {
     fn flush(&self) -> Result<(), EngineError>;
     /// Approximate on-disk size in bytes (for `Status.db_size`).
     fn size_bytes(&self) -> u64;
+    /// Reclaims the space of deleted and overwritten entries (etcd's backend `Defrag`):
+    /// afterwards [`Engine::size_bytes`] reflects only the live data. Readers and writers
+    /// may keep using the engine meanwhile. The default does nothing, for engines that free
+    /// removed entries at once (such as [`MemEngine`]).
+    fn defragment(&self) -> Result<(), EngineError> {
+        Ok(())
+    }
     /// Every entry of every column family in [`COLUMN_FAMILIES`], from one consistent
     /// point in time (concurrent writes are either wholly in or wholly out), column
     /// family by column family in that order, keys ascending. `f` returns `false` to stop.
