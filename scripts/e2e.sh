@@ -72,6 +72,8 @@ TESTS=(
   TestCtlV3UserDeletePeerTLS TestCtlV3UserDeleteClientAutoTLS
   TestCtlV3UserPasswd TestCtlV3UserPasswdNoTLS TestCtlV3UserPasswdClientTLS
   TestCtlV3UserPasswdPeerTLS TestCtlV3UserPasswdClientAutoTLS
+  # issue 6 (operations)
+  TestCtlV3Defrag TestCtlV3AuthDefrag
 )
 
 
