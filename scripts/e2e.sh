@@ -74,6 +74,8 @@ TESTS=(
   TestCtlV3UserPasswdPeerTLS TestCtlV3UserPasswdClientAutoTLS
   # issue 6 (operations)
   TestCtlV3Defrag TestCtlV3AuthDefrag
+  TestCtlV3Alarm
+  TestV3MetricsSecure TestV3MetricsInsecure
 )
 
 

@@ -105,6 +105,11 @@ impl ClusterMember {
         &self.args
     }
 
+    /// Its flags, to change before the next [`ClusterMember::spawn`].
+    pub fn args_mut(&mut self) -> &mut Vec<String> {
+        &mut self.args
+    }
+
     /// Whether its process is alive (started and not exited).
     pub fn is_running(&mut self) -> bool {
         self.child

@@ -3,10 +3,13 @@
 //!
 //! Every process started here gets a hard deadline; tests only use 127.0.0.1.
 //! [`cluster`] runs multi-member clusters of our server (with [`proxy`] to partition a
-//! member); [`load`] is a put load that records acknowledged writes.
+//! member); [`load`] is a put load that records acknowledged writes. [`certs`] generates
+//! test CAs and certificates; [`notify`] plays systemd's side of `Type=notify`.
 
+pub mod certs;
 pub mod cluster;
 pub mod load;
+pub mod notify;
 pub mod proxy;
 pub mod session;
 

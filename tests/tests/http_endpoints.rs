@@ -188,6 +188,16 @@ fn metrics_use_etcd_names_and_real_values() {
     let put = etcdctl(REAL_ETCDCTL, &ours.endpoint(), &["put", "k", "v"], None);
     assert!(put.status.success(), "{put:?}");
     let m = get(&ours.endpoint(), "/metrics").body;
+    assert_eq!(must(&m, "etcd_mvcc_put_total"), 1.0);
+    assert_eq!(must(&m, "etcd_debugging_mvcc_keys_total"), 1.0);
+    assert!(must(&m, "etcd_disk_wal_fsync_duration_seconds_count") >= 1.0);
+    assert!(
+        must(
+            &m,
+            r#"etcd_disk_wal_fsync_duration_seconds_bucket{le="+Inf"}"#
+        ) >= 1.0
+    );
+    assert!(must(&m, "process_resident_memory_bytes") > 0.0);
     assert!(must(&m, "etcd_server_proposals_committed_total") > committed);
     assert!(must(&m, "etcd_server_proposals_applied_total") > applied);
     assert_eq!(must(&m, "etcd_debugging_mvcc_current_revision"), 2.0);
@@ -222,6 +232,65 @@ fn metrics_use_etcd_names_and_real_values() {
         .filter(|d| !theirs.lines().any(|l| l == *d))
         .collect();
     assert!(missing.is_empty(), "not as etcd prints them: {missing:#?}");
+}
+
+/// The same etcdctl session against `endpoint`: puts, a get, a delete, a txn of two puts
+/// (no compares), and a lease granted, kept alive once and revoked.
+fn session(endpoint: &str) {
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let out = etcdctl(REAL_ETCDCTL, endpoint, args, stdin);
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&["put", "a", "1"], None);
+    run(&["put", "b", "2"], None);
+    run(&["get", "a"], None);
+    run(&["del", "b"], None);
+    run(&["txn"], Some("\nput x 1\nput y 2\n\n\n"));
+    let granted = run(&["lease", "grant", "60"], None);
+    let id = granted
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("no lease id in {granted:?}"));
+    run(&["lease", "keep-alive", "--once", id], None);
+    run(&["lease", "revoke", id], None);
+}
+
+#[test]
+fn mvcc_lease_and_disk_metrics_count_as_real_etcd() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::ours(&dir.path().join("ours"));
+    let real = Server::real(&dir.path().join("real"));
+    let counters = [
+        "etcd_mvcc_put_total",
+        "etcd_mvcc_range_total",
+        "etcd_mvcc_delete_total",
+        "etcd_mvcc_txn_total",
+        "etcd_debugging_mvcc_put_total",
+        "etcd_debugging_mvcc_keys_total",
+        "etcd_debugging_lease_granted_total",
+        "etcd_debugging_lease_renewed_total",
+        "etcd_debugging_lease_revoked_total",
+    ];
+    let mut seen = Vec::new();
+    for s in [&ours, &real] {
+        session(&s.endpoint());
+        let m = get(&s.endpoint(), "/metrics").body;
+        seen.push(counters.map(|c| (c, must(&m, c))));
+        // Every write was fsynced and committed to the backend at least once.
+        for h in [
+            "etcd_disk_wal_fsync_duration_seconds_count",
+            "etcd_disk_backend_commit_duration_seconds_count",
+        ] {
+            assert!(must(&m, h) >= 1.0, "{h} in\n{m}");
+        }
+        assert!(must(&m, "process_resident_memory_bytes") > 1e6);
+        assert!(must(&m, "process_open_fds") > 0.0);
+        assert!(must(&m, "etcd_mvcc_db_total_size_in_use_in_bytes") > 0.0);
+    }
+    assert_eq!(seen[0], seen[1], "ours, then real etcd's");
+    assert_eq!(seen[0][0], ("etcd_mvcc_put_total", 4.0));
+    assert_eq!(seen[0][5], ("etcd_debugging_mvcc_keys_total", 3.0));
 }
 
 #[test]

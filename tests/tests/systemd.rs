@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use integration_tests::cluster::status;
+use integration_tests::notify::{notify_socket, wait_notification};
 use integration_tests::{free_port, our_bin, Server, REAL_ETCD};
 
 /// Longest wait for a notification from a member that can become ready.
@@ -63,23 +64,7 @@ impl Member {
     /// The first datagram on `socket` within `limit`, `None` if none came; panics if the
     /// process exits meanwhile.
     fn notification(&mut self, socket: &UnixDatagram, limit: Duration) -> Option<String> {
-        socket
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .unwrap();
-        let start = Instant::now();
-        let mut buf = [0u8; 256];
-        while start.elapsed() < limit {
-            if let Ok(n) = socket.recv(&mut buf) {
-                return Some(String::from_utf8_lossy(&buf[..n]).into_owned());
-            }
-            if let Ok(Some(st)) = self.child.try_wait() {
-                panic!(
-                    "member exited ({st}); log:\n{}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-        }
-        None
+        wait_notification(socket, &mut self.child, &self.log, limit)
     }
 }
 
@@ -87,25 +72,6 @@ impl Drop for Member {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-/// A datagram socket bound in `dir` (`abstract_name`: in the abstract namespace instead),
-/// and the `NOTIFY_SOCKET` value naming it.
-fn notify_socket(dir: &Path, abstract_name: bool) -> (UnixDatagram, String) {
-    if abstract_name {
-        use std::os::linux::net::SocketAddrExt;
-        let name = format!(
-            "etcd-rs-notify-{}-{}",
-            std::process::id(),
-            dir.file_name().unwrap().to_string_lossy()
-        );
-        let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-        (UnixDatagram::bind_addr(&addr).unwrap(), format!("@{name}"))
-    } else {
-        let path = dir.join("notify.sock");
-        let socket = UnixDatagram::bind(&path).unwrap();
-        (socket, path.display().to_string())
     }
 }
 

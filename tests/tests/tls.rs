@@ -2,78 +2,16 @@
 //! next to an `http://` one, `--client-cert-auth` (a certificate signed by the trusted CA
 //! is required), and a 3-member cluster over `https://` peer URLs where a member whose
 //! peer certificate comes from another CA cannot join. The CAs and certificates are
-//! generated at test time with rcgen.
+//! generated at test time ([`integration_tests::certs`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use integration_tests::certs::{path, Ca, Leaf};
 use integration_tests::{free_port, our_bin, REAL_ETCD, REAL_ETCDCTL};
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair,
-};
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A CA whose certificate is written to `<dir>/<name>-ca.pem`; it issues leaf certificates.
-struct Ca {
-    dir: PathBuf,
-    name: String,
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A leaf certificate and its key, as files.
-struct Leaf {
-    cert: String,
-    key: String,
-}
-
-impl Ca {
-    fn new(dir: &Path, name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} test CA"));
-        let issuer = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
-        std::fs::write(dir.join(format!("{name}-ca.pem")), issuer.pem()).unwrap();
-        Ca {
-            dir: dir.to_path_buf(),
-            name: name.to_owned(),
-            issuer,
-        }
-    }
-
-    fn path(&self) -> String {
-        path(&self.dir.join(format!("{}-ca.pem", self.name)))
-    }
-
-    /// A certificate for 127.0.0.1 and localhost, usable by servers and clients.
-    fn issue(&self, leaf: &str) -> Leaf {
-        let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()]).unwrap();
-        params.distinguished_name.push(DnType::CommonName, leaf);
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let key = KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        let base = self.dir.join(format!("{}-{leaf}", self.name));
-        let (cert_path, key_path) = (base.with_extension("crt"), base.with_extension("key"));
-        std::fs::write(&cert_path, cert.pem()).unwrap();
-        std::fs::write(&key_path, key.serialize_pem()).unwrap();
-        Leaf {
-            cert: path(&cert_path),
-            key: path(&key_path),
-        }
-    }
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
 
 /// Our server process, killed on drop (no readiness wait: cluster members wait for
 /// each other).

@@ -40,16 +40,10 @@ pub const INERT_FLAGS: &[&str] = &[
     "peer-cert-allowed-cn",
     "peer-cert-allowed-hostname",
     "experimental-peer-skip-client-san-verification",
-    "logger",
-    "log-output",
-    "log-outputs",
-    "debug",
     "log-package-levels",
     "enable-pprof",
     "metrics",
     "enable-grpc-gateway",
-    "experimental-initial-corrupt-check",
-    "experimental-corrupt-check-time",
     "experimental-enable-v2v3",
     "experimental-backend-bbolt-freelist-type",
     "experimental-enable-lease-checkpoint",
@@ -117,9 +111,13 @@ const VALUE_FLAGS: &[(&str, &str)] = &[
     ("election-timeout", "1000"),
     ("max-txn-ops", "128"),
     ("experimental-watch-progress-notify-interval", "10m"),
+    ("experimental-corrupt-check-time", "0s"),
     ("max-request-bytes", "1572864"),
     ("quota-backend-bytes", "0"),
+    ("logger", "capnslog"),
     ("log-level", "info"),
+    ("log-outputs", "default"),
+    ("log-output", "default"),
     ("auth-token", "simple"),
     ("auth-token-ttl", "300"),
     ("bcrypt-cost", "10"),
@@ -190,7 +188,9 @@ fn build(read_env: bool) -> Command {
         );
     }
     cmd.arg(bool_arg("unsafe-no-fsync", read_env))
+        .arg(bool_arg("debug", read_env))
         .arg(bool_arg("strict-reconfig-check", read_env))
+        .arg(bool_arg("experimental-initial-corrupt-check", read_env))
 }
 
 /// Go's flag package accepts a single leading dash for long flags: `-name x` == `--name x`.
@@ -240,6 +240,18 @@ pub fn set_flags<'a>(m: &ArgMatches, names: &[&'a str]) -> Vec<&'a str> {
         .copied()
         .filter(|n| m.value_source(n).is_some())
         .collect()
+}
+
+/// etcd's `pkg/flags.verifyEnv`: the first `ETCD_*` variable present in the environment
+/// (`getenv`) whose flag was also given on the command line. etcd refuses to start then.
+pub fn shadowed_env_var(
+    m: &ArgMatches,
+    getenv: impl Fn(&str) -> Option<OsString>,
+) -> Option<String> {
+    m.ids()
+        .filter(|id| m.value_source(id.as_str()) == Some(ValueSource::CommandLine))
+        .map(|id| env_name(id.as_str()))
+        .find(|var| getenv(var).is_some())
 }
 
 /// Every flag given on the command line (as `--flag`) or through its env var (as
@@ -316,6 +328,31 @@ mod tests {
         let m = parse(&["etcd", "--config-file", "c.yml", "-name", "x", "--debug"]).unwrap();
         assert_eq!(given_flags(&m, "config-file"), ["--name", "--debug"]);
         assert!(given_flags(&parse(&["etcd"]).unwrap(), "config-file").is_empty());
+    }
+
+    #[test]
+    fn logging_flags_are_real_with_etcd_defaults() {
+        let m = parse(&["etcd"]).unwrap();
+        assert_eq!(value(&m, "logger"), "capnslog");
+        assert_eq!(value(&m, "log-outputs"), "default");
+        assert_eq!(value(&m, "log-level"), "info");
+        let m = parse(&["etcd", "--logger=zap", "--debug", "--log-outputs", "stderr"]).unwrap();
+        assert_eq!(value(&m, "logger"), "zap");
+        assert!(is_true(&m, "debug"));
+        assert!(set_flags(&m, INERT_FLAGS).is_empty());
+    }
+
+    #[test]
+    fn a_flag_given_twice_by_command_line_and_env_is_found() {
+        let m = parse(&["etcd", "--data-dir", "/d", "--snapshot-count=5"]).unwrap();
+        let env = |set: &'static [&'static str]| {
+            move |name: &str| set.contains(&name).then(|| OsString::from("x"))
+        };
+        assert_eq!(shadowed_env_var(&m, env(&["ETCD_NAME", "PATH"])), None);
+        assert_eq!(
+            shadowed_env_var(&m, env(&["ETCD_NAME", "ETCD_SNAPSHOT_COUNT"])),
+            Some("ETCD_SNAPSHOT_COUNT".to_string())
+        );
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! `etcd-server`: parses etcd's flags and `ETCD_*` env vars (or, as etcd, only the YAML file
-//! given by `--config-file`) into a [`server::Config`], starts the member, tells systemd it
-//! is ready (`Type=notify`), and stops it gracefully on SIGTERM/SIGINT.
+//! given by `--config-file`) into a [`server::Config`], sets up logging as etcd's logging
+//! flags say ([`logging`]), starts the member, tells systemd it is ready (`Type=notify`),
+//! and stops it gracefully on SIGTERM/SIGINT.
 
 mod config_file;
 mod flags;
+mod logging;
 mod sd_notify;
 
 use std::path::PathBuf;
@@ -31,6 +33,13 @@ fn number<T: std::str::FromStr>(m: &ArgMatches, name: &str) -> anyhow::Result<T>
 /// retention is hours (periodic) or revisions (revision), anything else a Go duration;
 /// `None` when the retention is 0. `mode` is empty when a config file does not set it: etcd
 /// then ignores an integer retention and refuses a duration.
+/// A Go duration flag (`10m`, `1h30m`, ...).
+fn duration(m: &ArgMatches, name: &str) -> anyhow::Result<Duration> {
+    let v = flags::value(m, name);
+    goduration::parse_std(v)
+        .map_err(|e| anyhow::anyhow!("invalid value {v:?} for flag --{name}: {e}"))
+}
+
 fn auto_compaction(mode: &str, retention: &str) -> anyhow::Result<Option<AutoCompaction>> {
     if !matches!(mode, "" | "periodic" | "revision") {
         bail!("unknown auto-compaction-mode {mode:?}");
@@ -109,16 +118,18 @@ fn config_from(m: &ArgMatches, from_file: bool) -> anyhow::Result<Config> {
     }
     cfg.max_txn_ops = number(m, "max-txn-ops")?;
     cfg.max_request_bytes = number(m, "max-request-bytes")?;
+    // 0 keeps etcd's default quota; a negative quota disables it.
     let quota: i64 = number(m, "quota-backend-bytes")?;
-    if quota > 0 {
+    if quota != 0 {
         cfg.quota_backend_bytes = quota;
     }
     cfg.wal_sync = !flags::is_true(m, "unsafe-no-fsync");
     cfg.strict_reconfig_check = !flags::is_false(m, "strict-reconfig-check");
-    let interval = flags::value(m, "experimental-watch-progress-notify-interval");
-    cfg.watch_progress_notify_interval = goduration::parse_std(interval).map_err(|e| {
-        anyhow::anyhow!("invalid value {interval:?} for flag --experimental-watch-progress-notify-interval: {e}")
-    })?;
+    cfg.watch_progress_notify_interval =
+        duration(m, "experimental-watch-progress-notify-interval")?;
+    cfg.initial_corrupt_check = flags::is_true(m, "experimental-initial-corrupt-check");
+    let corrupt_check = duration(m, "experimental-corrupt-check-time")?;
+    cfg.corrupt_check_interval = (!corrupt_check.is_zero()).then_some(corrupt_check);
     let ttl: u64 = number(m, "auth-token-ttl")?;
     cfg.auth_token =
         auth::TokenConfig::parse(flags::value(m, "auth-token"), Duration::from_secs(ttl)).map_err(
@@ -157,16 +168,6 @@ fn tls_info(m: &ArgMatches, prefix: &str) -> TlsInfo {
     }
 }
 
-fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("ETCD_RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .init();
-}
-
 async fn shutdown_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
@@ -191,6 +192,9 @@ impl Settings {
     fn new(cli: ArgMatches) -> anyhow::Result<Settings> {
         let file = flags::value(&cli, "config-file");
         if file.is_empty() {
+            if let Some(var) = flags::shadowed_env_var(&cli, |name| std::env::var_os(name)) {
+                bail!("conflicting environment variable {var:?} is shadowed by corresponding command-line flag (either unset environment variable or disable flag)");
+            }
             return Ok(Settings {
                 matches: cli,
                 file: None,
@@ -272,7 +276,9 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let settings = Settings::new(cli)?;
-    init_logging(flags::value(&settings.matches, "log-level"));
+    logging::LogConfig::from_flags(&settings.matches)
+        .and_then(|log| log.install())
+        .map_err(|e| anyhow::anyhow!("error verifying flags, {e}. See 'etcd --help'."))?;
     settings.log();
     let cfg = settings.config()?;
     if !cfg.wal_sync {

@@ -29,3 +29,5 @@ pub mod v3lockpb {
 pub mod peerpb {
     tonic::include_proto!("peerpb");
 }
+
+pub mod text;

@@ -3,14 +3,14 @@
 
 use etcd_proto::authpb::Permission;
 use etcd_proto::etcdserverpb::{
-    AuthenticateRequest, AuthenticateResponse, CompactionRequest, CompactionResponse,
-    DeleteRangeRequest, DeleteRangeResponse, HashKvResponse, HashResponse, InternalRaftRequest,
-    LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse, LeaseRevokeRequest,
-    LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, MemberAddRequest,
-    MemberAddResponse, MemberListResponse, MemberPromoteRequest, MemberPromoteResponse,
-    MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest, MemberUpdateResponse,
-    MoveLeaderResponse, PutRequest, PutResponse, RangeRequest, RangeResponse, ResponseHeader,
-    StatusResponse, TxnRequest, TxnResponse,
+    AlarmRequest, AlarmResponse, AuthenticateRequest, AuthenticateResponse, CompactionRequest,
+    CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse, HashResponse,
+    InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse,
+    LeaseRevokeRequest, LeaseRevokeResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse,
+    MemberAddRequest, MemberAddResponse, MemberListResponse, MemberPromoteRequest,
+    MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse, MemberUpdateRequest,
+    MemberUpdateResponse, MoveLeaderResponse, PutRequest, PutResponse, RangeRequest, RangeResponse,
+    ResponseHeader, StatusResponse, TxnRequest, TxnResponse,
 };
 
 use std::sync::Arc;
@@ -163,6 +163,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Maintenance.Hash: a hash of the whole backend.
     async fn hash(&self) -> Result<HashResponse> {
         Err(EtcdError::Unimplemented("Hash"))
+    }
+    /// Maintenance.Alarm: lists, raises or clears alarms (applied through raft).
+    async fn alarm(&self, req: AlarmRequest) -> Result<AlarmResponse> {
+        let _ = req;
+        Err(EtcdError::Unimplemented("Alarm"))
     }
     /// Maintenance.Defragment: reclaims the storage space freed by compaction, while the
     /// member keeps serving.

@@ -36,7 +36,10 @@ pub(crate) fn boot(cfg: &RaftConfig, applied: u64) -> Result<Booted, RaftError> 
         segment_size: cfg.wal_segment_size,
         sync: cfg.wal_sync,
     };
-    let (wal, records) = Wal::open(&cfg.wal_dir, opts)?;
+    let (mut wal, records) = Wal::open(&cfg.wal_dir, opts)?;
+    if let Some(observer) = &cfg.wal_sync_observer {
+        wal = wal.observe_syncs(observer.clone());
+    }
     let mut log = match Replayed::from_records(records)? {
         Some(log) => log,
         None => bootstrap(cfg, &wal, applied)?,

@@ -19,6 +19,8 @@ pub struct RaftConfig {
     pub wal_sync: bool,
     /// WAL segment size in bytes (64 MiB by default; tests use tiny segments).
     pub wal_segment_size: u64,
+    /// Told the duration of every WAL fdatasync (etcd's `wal_fsync_duration_seconds`).
+    pub wal_sync_observer: Option<wal::SyncObserver>,
     /// Time between raft ticks (etcd's heartbeat interval, 100 ms).
     pub tick_interval: Duration,
     /// Ticks without hearing from a leader before a follower campaigns (10: 1 s).
@@ -83,6 +85,7 @@ impl Default for RaftConfig {
             wal_dir: PathBuf::from("member/wal"),
             wal_sync: true,
             wal_segment_size: wal::WalOptions::default().segment_size,
+            wal_sync_observer: None,
             tick_interval: Duration::from_millis(100),
             election_tick: 10,
             heartbeat_tick: 1,

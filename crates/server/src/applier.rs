@@ -17,8 +17,9 @@ use std::time::Instant;
 
 use auth::{AuthInfo, AuthStore};
 use etcd_proto::etcdserverpb::{
-    request_op, AuthenticateResponse, ConfChangeContext, DeleteRangeRequest, InternalRaftRequest,
-    LeaseGrantResponse, LeaseRevokeResponse, Member, RequestOp, ResponseHeader, TxnRequest,
+    request_op, AlarmMember, AuthenticateResponse, ConfChangeContext, DeleteRangeRequest,
+    InternalRaftRequest, LeaseGrantResponse, LeaseRevokeResponse, Member, RequestOp,
+    ResponseHeader, TxnRequest,
 };
 use etcd_proto::mvccpb::{event::EventType, Event};
 use grpc_api::backend::{AuthOutcome, EventBatch};
@@ -30,6 +31,7 @@ use prost::Message;
 use raft_node::{Applier, Committed, MembershipChange, SnapshotMeta};
 use tokio::sync::broadcast;
 
+use crate::alarms::Alarms;
 use crate::auth_apply;
 use crate::cluster::Cluster;
 use crate::identity::Identity;
@@ -47,15 +49,20 @@ pub enum Applied {
     /// An auth management request.
     Auth(AuthOutcome),
     Authenticate(AuthenticateResponse),
+    /// An alarm request: the alarms it listed, raised or cleared.
+    Alarm(Vec<AlarmMember>),
 }
 
 pub type ApplyResult = Result<Applied, EtcdError>;
 
 pub struct KvApplier {
+    /// Counts applied operations (etcd's mvcc and lease counters).
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub store: Arc<Store>,
     pub engine: Arc<dyn Engine>,
     pub lessor: Arc<Mutex<Lessor>>,
     pub auth: Arc<RwLock<AuthStore>>,
+    pub alarms: Arc<RwLock<Alarms>>,
     pub wait: Arc<Wait>,
     /// Live feed for watchers; sending never blocks (lagging receivers catch up from history).
     pub events: broadcast::Sender<Arc<EventBatch>>,
@@ -125,17 +132,32 @@ fn fatal(e: &mvcc::MvccError) -> bool {
     matches!(e, mvcc::MvccError::Engine(_) | mvcc::MvccError::Corrupt(_))
 }
 
+/// What applying one entry reads and changes besides the MVCC batch.
+struct State<'a> {
+    lessor: &'a mut Lessor,
+    auth: &'a mut AuthStore,
+    alarms: &'a mut Alarms,
+    cluster: &'a Cluster,
+    /// The entry's raft index.
+    index: u64,
+    now: Instant,
+}
+
 /// Applies one request to the open batch. The outer error is a fatal storage failure; the
 /// inner result is what the client gets.
 fn apply_one(
     batch: &mut ApplyBatch<'_>,
-    lessor: &mut Lessor,
-    auth: &mut AuthStore,
-    cluster: &Cluster,
+    state: State<'_>,
     req: InternalRaftRequest,
-    index: u64,
-    now: Instant,
 ) -> Result<ApplyResult, mvcc::MvccError> {
+    let State {
+        lessor,
+        auth,
+        alarms,
+        cluster,
+        index,
+        now,
+    } = state;
     let who = req
         .header
         .as_ref()
@@ -143,6 +165,12 @@ fn apply_one(
             username: h.username.clone(),
             revision: h.auth_revision,
         });
+    if let Some(a) = &req.alarm {
+        return Ok(Ok(Applied::Alarm(alarms.apply(batch.extra_writes(), a))));
+    }
+    if let Some(refused) = alarms.refuse(&req) {
+        return Ok(Err(refused));
+    }
     if auth_apply::is_auth_request(&req) {
         return Ok(auth_apply::apply(
             auth,
@@ -251,6 +279,7 @@ impl Applier for KvApplier {
         let now = Instant::now();
         let mut lessor = self.lessor.lock();
         let mut auth = self.auth.write();
+        let mut alarms = self.alarms.write();
         let mut batch = self.store.begin();
         let mut done = Vec::with_capacity(entries.len());
         let mut followed = 0;
@@ -263,15 +292,15 @@ impl Applier for KvApplier {
                 }
             };
             let id = req.header.as_ref().map(|h| h.id).unwrap_or(req.id);
-            let result = match apply_one(
-                &mut batch,
-                &mut lessor,
-                &mut auth,
-                &self.cluster,
-                req,
-                e.index,
+            let state = State {
+                lessor: &mut lessor,
+                auth: &mut auth,
+                alarms: &mut alarms,
+                cluster: &self.cluster,
+                index: e.index,
                 now,
-            ) {
+            };
+            let result = match apply_one(&mut batch, state, req) {
                 Ok(result) => result,
                 // A storage failure leaves the member unable to make progress safely; etcd
                 // panics in the same place. The WAL still has every entry for a restart.
@@ -288,9 +317,11 @@ impl Applier for KvApplier {
         if !events.is_empty() {
             let _ = self.events.send(Arc::new(EventBatch { revision, events }));
         }
+        drop(alarms);
         drop(auth);
         drop(lessor);
         for (id, res) in done {
+            self.metrics.kv.applied(&res);
             self.wait.trigger(id, res);
         }
     }
@@ -346,6 +377,8 @@ impl Applier for KvApplier {
             .write()
             .reload(&*self.engine)
             .map_err(|e| fail("reloading the auth store", &e))?;
+        *self.alarms.write() =
+            Alarms::load(&*self.engine).map_err(|e| fail("reloading the alarms", &e))?;
         tracing::info!(
             consistent_index = self.store.consistent_index(),
             revision = self.store.current_revision(),

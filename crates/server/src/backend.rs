@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use auth::{AuthInfo, AuthStore};
 use etcd_proto::etcdserverpb::{
-    request_op::Request, AuthenticateRequest, AuthenticateResponse, CompactionRequest,
-    CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse, HashResponse,
-    InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse,
+    request_op::Request, AlarmRequest, AlarmResponse, AuthenticateRequest, AuthenticateResponse,
+    CompactionRequest, CompactionResponse, DeleteRangeRequest, DeleteRangeResponse, HashKvResponse,
+    HashResponse, InternalRaftRequest, LeaseGrantRequest, LeaseGrantResponse, LeaseLeasesResponse,
     LeaseRevokeRequest, LeaseRevokeResponse, LeaseStatus, LeaseTimeToLiveRequest,
     LeaseTimeToLiveResponse, MemberAddRequest, MemberAddResponse, MemberListResponse,
     MemberPromoteRequest, MemberPromoteResponse, MemberRemoveRequest, MemberRemoveResponse,
@@ -27,9 +27,11 @@ use prost::Message;
 use raft_node::{PeerTransport, RaftError, RaftNode};
 use tokio::sync::{broadcast, oneshot};
 
+use crate::alarms::{describe, Alarms};
 use crate::applier::{lease_error, Applied, ApplyResult};
 use crate::cluster::Cluster;
 use crate::metrics::Metrics;
+use crate::quota::{cost_put, cost_txn, Quota, LEASE_OVERHEAD};
 use crate::wait::{IdGenerator, Wait};
 
 /// The version this member reports (the etcd API level it is compatible with).
@@ -46,6 +48,10 @@ pub struct EtcdBackend {
     pub wait: Arc<Wait>,
     pub lessor: Arc<Mutex<Lessor>>,
     pub auth: Arc<RwLock<AuthStore>>,
+    /// The active alarms, as applied.
+    pub alarms: Arc<RwLock<Alarms>>,
+    /// `--quota-backend-bytes`.
+    pub quota: Quota,
     /// `--bcrypt-cost`.
     pub bcrypt_cost: u32,
     /// `--client-cert-auth`: a verified client certificate's common name is the user.
@@ -252,10 +258,13 @@ impl Backend for EtcdBackend {
             self.not_learner()?;
             self.read_barrier().await?;
         }
-        Ok(self.store.range(&req)?)
+        let resp = self.store.range(&req)?;
+        self.metrics.kv.range();
+        Ok(resp)
     }
 
     async fn put(&self, who: &AuthInfo, req: PutRequest) -> Result<PutResponse> {
+        self.check_quota(cost_put(&req)).await?;
         self.not_learner()?;
         let r = InternalRaftRequest {
             put: Some(req),
@@ -284,6 +293,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn txn(&self, who: &AuthInfo, req: TxnRequest) -> Result<TxnResponse> {
+        self.check_quota(cost_txn(&req)).await?;
         self.not_learner()?;
         // As etcd: a txn that only reads is served without a raft proposal, after a read
         // barrier unless every range in it is serializable.
@@ -292,7 +302,9 @@ impl Backend for EtcdBackend {
             if !is_txn_serializable(&req) {
                 self.read_barrier().await?;
             }
-            return Ok(self.store.txn_read(&req)?);
+            let resp = self.store.txn_read(&req)?;
+            self.metrics.kv.read_txn(&resp);
+            return Ok(resp);
         }
         let r = InternalRaftRequest {
             txn: Some(req),
@@ -319,6 +331,11 @@ impl Backend for EtcdBackend {
     async fn status(&self) -> Result<StatusResponse> {
         let st = self.raft.status();
         let db_size = self.engine.size_bytes() as i64;
+        let mut errors = Vec::new();
+        if st.leader_id == 0 {
+            errors.push(EtcdError::NoLeader.to_string());
+        }
+        errors.extend(self.active_alarms().iter().map(describe));
         Ok(StatusResponse {
             header: None,
             version: SERVER_VERSION.to_string(),
@@ -327,7 +344,7 @@ impl Backend for EtcdBackend {
             raft_index: st.commit_index,
             raft_term: st.term,
             raft_applied_index: st.applied_index,
-            errors: vec![],
+            errors,
             db_size_in_use: db_size,
             is_learner: self.is_learner(),
         })
@@ -388,6 +405,10 @@ impl Backend for EtcdBackend {
         })
     }
 
+    async fn alarm(&self, req: AlarmRequest) -> Result<AlarmResponse> {
+        self.alarm_request(req).await
+    }
+
     async fn defragment(&self) -> Result<()> {
         self.not_learner()?;
         let engine = self.engine.clone();
@@ -398,6 +419,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn lease_grant(&self, mut req: LeaseGrantRequest) -> Result<LeaseGrantResponse> {
+        self.check_quota(LEASE_OVERHEAD).await?;
         self.not_learner()?;
         if req.id == 0 {
             // The leader picks a positive ID before proposing, as etcd does.
@@ -436,7 +458,10 @@ impl Backend for EtcdBackend {
             return crate::peer::forward_lease_renew(self, status.leader_id, id).await;
         }
         match self.lessor.lock().renew(id, Instant::now()) {
-            Ok(ttl) => Ok(ttl),
+            Ok(ttl) => {
+                self.metrics.kv.lease_renewed();
+                Ok(ttl)
+            }
             Err(e) if e.is_not_found() => Ok(0),
             Err(e) => Err(lease_error(e)),
         }

@@ -44,6 +44,7 @@ pub struct Config {
     pub election_timeout: Duration,
     pub max_request_bytes: usize,
     pub max_txn_ops: usize,
+    /// `--quota-backend-bytes`: 0 is etcd's default (2 GiB), negative disables the quota.
     pub quota_backend_bytes: i64,
     /// fdatasync the WAL before acknowledging (always true in production; tests may turn it off).
     pub wal_sync: bool,
@@ -62,6 +63,11 @@ pub struct Config {
     /// `--auto-compaction-mode` and `--auto-compaction-retention`; `None` (retention 0,
     /// the default) is off.
     pub auto_compaction: Option<AutoCompaction>,
+    /// `--experimental-initial-corrupt-check`: compare hashes with the peers before serving.
+    pub initial_corrupt_check: bool,
+    /// `--experimental-corrupt-check-time`: how often the leader compares hashes with the
+    /// followers; `None` (0s, the default) never.
+    pub corrupt_check_interval: Option<Duration>,
 }
 
 /// What the leader compacts automatically ([`crate::compactor`]).
@@ -102,6 +108,8 @@ impl Config {
             client_tls: TlsInfo::default(),
             peer_tls: TlsInfo::default(),
             auto_compaction: None,
+            initial_corrupt_check: false,
+            corrupt_check_interval: None,
         }
     }
 

@@ -14,14 +14,16 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
+use etcd_proto::etcdserverpb::AlarmType;
 use http_body::{Body as HttpBody, Frame};
 
+use crate::alarms::describe;
 use crate::backend::{EtcdBackend, SERVER_VERSION};
 use crate::metrics::{Metrics, CLUSTER_VERSION};
 
@@ -56,9 +58,11 @@ pub fn client_routes(
     let http = Router::new()
         .route(
             "/health",
-            any(|State(b): State<Arc<EtcdBackend>>, m: Method| async move {
-                with_cors(health(&b, &m).await)
-            }),
+            any(
+                |State(b): State<Arc<EtcdBackend>>, m: Method, q: HealthQuery| async move {
+                    with_cors(health(&b, &m, q).await)
+                },
+            ),
         )
         .route(
             "/version",
@@ -85,7 +89,11 @@ pub fn metrics_routes(backend: Arc<EtcdBackend>) -> tonic::service::Routes {
     Router::new()
         .route(
             "/health",
-            any(|State(b): State<Arc<EtcdBackend>>, m: Method| async move { health(&b, &m).await }),
+            any(
+                |State(b): State<Arc<EtcdBackend>>, m: Method, q: HealthQuery| async move {
+                    health(&b, &m, q).await
+                },
+            ),
         )
         .route(
             "/metrics",
@@ -96,9 +104,20 @@ pub fn metrics_routes(backend: Arc<EtcdBackend>) -> tonic::service::Routes {
         .into()
 }
 
-/// etcd's `checkHealth`: unhealthy without a leader or when a quorum read does not complete
-/// within a second. (etcd also reports an active alarm; this server raises none.)
-async fn check_health(b: &EtcdBackend) -> bool {
+/// `/health`'s query: `exclude=NOSPACE` (repeatable) ignores active alarms of that type.
+type HealthQuery = Query<Vec<(String, String)>>;
+
+/// etcd's `checkHealth`: unhealthy while an alarm (not excluded) is active, without a
+/// leader, or when a quorum read does not complete within a second.
+async fn check_health(b: &EtcdBackend, excluded: &[String]) -> bool {
+    for alarm in b.active_alarms() {
+        let name = AlarmType::try_from(alarm.alarm).map_or("", |a| a.as_str_name());
+        if excluded.iter().any(|e| e == name) {
+            continue;
+        }
+        tracing::warn!("/health error due to {}", describe(&alarm));
+        return false;
+    }
     if b.raft.status().leader_id == 0 {
         tracing::warn!("/health error; no leader (status code 503)");
         return false;
@@ -112,11 +131,16 @@ async fn check_health(b: &EtcdBackend) -> bool {
     }
 }
 
-async fn health(b: &EtcdBackend, method: &Method) -> Response {
+async fn health(b: &EtcdBackend, method: &Method, Query(query): HealthQuery) -> Response {
     if method != Method::GET {
         return method_not_allowed();
     }
-    if check_health(b).await {
+    let excluded: Vec<String> = query
+        .into_iter()
+        .filter(|(k, _)| k == "exclude")
+        .map(|(_, v)| v)
+        .collect();
+    if check_health(b, &excluded).await {
         b.metrics.health_success.inc();
         respond(StatusCode::OK, TEXT, r#"{"health":"true"}"#.to_string())
     } else {

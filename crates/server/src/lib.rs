@@ -16,8 +16,13 @@
 //! - [`http`]: etcd's `/health`, `/version` and `/metrics` beside gRPC on the client
 //!   listeners, and the `--listen-metrics-urls` listeners; [`metrics`] the Prometheus
 //!   metrics they expose.
+//! - [`alarms`]: NOSPACE/CORRUPT alarms as applied state; [`quota`] the
+//!   `--quota-backend-bytes` check that raises NOSPACE; `corrupt` the hash checks
+//!   across members that raise CORRUPT.
 //! - [`compactor`]: auto-compaction (`--auto-compaction-mode`/`-retention`) by the leader.
 
+mod alarm_api;
+pub mod alarms;
 pub mod applier;
 mod auth_api;
 mod auth_apply;
@@ -26,6 +31,7 @@ mod client_verify;
 pub mod cluster;
 pub mod compactor;
 pub mod config;
+mod corrupt;
 pub mod http;
 pub mod identity;
 pub mod ids;
@@ -34,6 +40,7 @@ pub mod member;
 mod membership;
 pub mod metrics;
 pub mod peer;
+pub mod quota;
 pub mod tls;
 pub mod wait;
 

@@ -24,18 +24,21 @@ const WATCH_FEED_BATCHES: usize = 4096;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 
-use etcd_proto::etcdserverpb::{InternalRaftRequest, MemberAttributesRequest};
+use etcd_proto::etcdserverpb::{AlarmType, InternalRaftRequest, MemberAttributesRequest};
 use grpc_api::EtcdError;
 
+use crate::alarms::Alarms;
 use crate::applier::KvApplier;
 use crate::backend::EtcdBackend;
 use crate::cluster::Cluster;
 use crate::compactor;
 use crate::config::{parse_url, Config};
+use crate::corrupt;
 use crate::identity::Identity;
 use crate::leases;
-use crate::metrics::Metrics;
+use crate::metrics::{DiskMetrics, Metrics};
 use crate::peer;
+use crate::quota::Quota;
 use crate::tls::{self, Side};
 use crate::wait::{IdGenerator, Wait};
 
@@ -76,10 +79,11 @@ impl Member {
             );
         }
 
-        let engine: Arc<dyn Engine> = Arc::new(
-            RocksEngine::open(&cfg.kv_dir())
-                .with_context(|| format!("cannot open backend {}", cfg.kv_dir().display()))?,
-        );
+        let disk = DiskMetrics::new().context("cannot create the disk metrics")?;
+        let engine = disk
+            .timed_engine(Arc::new(RocksEngine::open(&cfg.kv_dir()).with_context(
+                || format!("cannot open backend {}", cfg.kv_dir().display()),
+            )?));
         let identity = load_identity(&*engine, &cfg, &initial, peer_tls.as_ref()).await?;
         let (member_id, cluster_id) = (identity.member_id, identity.cluster_id);
         tracing::info!(name = %cfg.name, member_id = %format!("{member_id:x}"), cluster_id = %format!("{cluster_id:x}"), data_dir = %cfg.data_dir.display(), "starting member");
@@ -93,11 +97,17 @@ impl Member {
         let auth = Arc::new(RwLock::new(
             AuthStore::load(&*engine, &cfg.auth_token).context("cannot load the auth store")?,
         ));
+        let alarms = Arc::new(RwLock::new(
+            Alarms::load(&*engine).context("cannot load the alarms")?,
+        ));
+        for a in alarms.read().get(AlarmType::None) {
+            tracing::warn!(alarm = %crate::alarms::describe(&a), "alarm active");
+        }
         let (events, _) = broadcast::channel(WATCH_FEED_BATCHES);
         let transport = PeerTransport::new(
             member_id,
             cluster_id,
-            Arc::new(StoreSnapshots(store.clone())),
+            Arc::new(StoreSnapshots(store.clone(), disk.clone())),
         );
         if let Some(peer_tls) = peer_tls {
             transport.set_tls(peer_tls);
@@ -120,11 +130,17 @@ impl Member {
         } else {
             identity.members.iter().map(|m| m.id).collect()
         };
+        let metrics = Arc::new(
+            Metrics::new(member_id, cfg.quota_backend_bytes, &disk)
+                .context("cannot register the metrics")?,
+        );
         let applier = KvApplier {
+            metrics: metrics.clone(),
             store: store.clone(),
             engine: engine.clone(),
             lessor: lessor.clone(),
             auth: auth.clone(),
+            alarms: alarms.clone(),
             wait: wait.clone(),
             events: events.clone(),
             cluster: cluster.clone(),
@@ -141,6 +157,7 @@ impl Member {
                 election_tick: election_ticks,
                 heartbeat_tick: 1,
                 snapshot_count: cfg.snapshot_count,
+                wal_sync_observer: Some(disk.wal_sync_observer()),
                 ..RaftConfig::default()
             },
             Box::new(applier),
@@ -159,6 +176,8 @@ impl Member {
             wait,
             lessor,
             auth,
+            alarms,
+            quota: Quota::from_flag(cfg.quota_backend_bytes),
             bcrypt_cost: cfg.bcrypt_cost,
             client_cert_auth: cfg.client_tls.client_cert_auth,
             events,
@@ -169,10 +188,7 @@ impl Member {
             watch_progress_notify_interval: cfg.watch_progress_notify_interval,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
             election_timeout: cfg.election_timeout,
-            metrics: Arc::new(
-                Metrics::new(member_id, cfg.quota_backend_bytes)
-                    .context("cannot register the metrics")?,
-            ),
+            metrics,
         });
 
         let (shutdown, _) = watch::channel(false);
@@ -193,9 +209,15 @@ impl Member {
         }
         wait_for_leader(&raft, &transport).await?;
         publish(&backend, &cfg).await?;
+        if cfg.initial_corrupt_check {
+            corrupt::initial_check(&backend).await?;
+        }
         tracing::info!("enabled capabilities for version 3.4");
 
         leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
+        if let Some(interval) = cfg.corrupt_check_interval {
+            corrupt::spawn_monitor(backend.clone(), interval, shutdown.subscribe());
+        }
         if let Some(policy) = cfg.auto_compaction {
             tracing::info!(?policy, "auto-compaction enabled");
             compactor::spawn(backend.clone(), policy, shutdown.subscribe());
@@ -423,11 +445,14 @@ fn serve(
 }
 
 /// Raft snapshots carry the whole backend.
-struct StoreSnapshots(Arc<Store>);
+struct StoreSnapshots(Arc<Store>, DiskMetrics);
 
 impl SnapshotSource for StoreSnapshots {
     fn snapshot_data(&self, _index: u64) -> Result<Vec<u8>, String> {
-        self.0.snapshot_data().map_err(|e| e.to_string())
+        let start = Instant::now();
+        let data = self.0.snapshot_data().map_err(|e| e.to_string());
+        self.1.observe_snapshot(start.elapsed());
+        data
     }
 }
 

@@ -6,12 +6,24 @@
 //! when `/metrics` is scraped ([`Metrics::render`]); counters of events (failed proposals,
 //! health checks, gRPC calls) are counted where the event happens. Each [`Metrics`] has its
 //! own registry, so several members can run in one process.
+//!
+//! Submodules: [`disk`] the disk latency histograms (WAL fsync, backend commit and
+//! snapshot), [`kv`] the key-value and lease counters, `process` the `process_*` metrics.
 
+mod disk;
+mod kv;
+#[cfg(target_os = "linux")]
+mod process;
+
+use etcd_proto::etcdserverpb::RangeRequest;
 use parking_lot::Mutex;
 use prometheus::core::Collector;
 use prometheus::{
     Encoder, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
 };
+
+pub use disk::DiskMetrics;
+pub use kv::KvMetrics;
 
 use crate::backend::{EtcdBackend, SERVER_VERSION};
 
@@ -33,6 +45,8 @@ pub struct Sample {
     pub applied_index: u64,
     /// Bytes the backend occupies on disk.
     pub db_size: u64,
+    /// Keys that currently exist (not deleted).
+    pub keys: i64,
     pub current_revision: i64,
     /// -1 before the first compaction, as etcd.
     pub compact_revision: i64,
@@ -76,9 +90,15 @@ pub struct Metrics {
     pub health_failures: IntCounter,
     db_total_size: IntGauge,
     debugging_db_total_size: IntGauge,
+    db_total_size_in_use: IntGauge,
+    keys_total: IntGauge,
     current_revision: IntGauge,
     compact_revision: IntGauge,
     pub grpc: GrpcMetrics,
+    /// Key-value and lease operation counters.
+    pub kv: KvMetrics,
+    /// Disk latency histograms.
+    pub disk: DiskMetrics,
     /// Serializes scrapes (the sampled gauges are set, then gathered).
     scrape: Mutex<()>,
 }
@@ -114,9 +134,17 @@ fn info(
 }
 
 impl Metrics {
-    /// The metrics of member `member_id` whose backend quota is `quota_backend_bytes`.
-    pub fn new(member_id: u64, quota_backend_bytes: i64) -> prometheus::Result<Metrics> {
+    /// The metrics of member `member_id` whose backend quota is `quota_backend_bytes`;
+    /// `disk` holds the histograms its storage already feeds.
+    pub fn new(
+        member_id: u64,
+        quota_backend_bytes: i64,
+        disk: &DiskMetrics,
+    ) -> prometheus::Result<Metrics> {
         let r = Registry::new();
+        disk.register(&r)?;
+        #[cfg(target_os = "linux")]
+        r.register(Box::new(process::ProcessMetrics::for_self()))?;
         info(
             &r,
             "etcd_server_version",
@@ -226,6 +254,16 @@ impl Metrics {
                 "etcd_debugging_mvcc_db_total_size_in_bytes",
                 db_help,
             )?,
+            db_total_size_in_use: gauge(
+                &r,
+                "etcd_mvcc_db_total_size_in_use_in_bytes",
+                "Total size of the underlying database logically in use in bytes.",
+            )?,
+            keys_total: gauge(
+                &r,
+                "etcd_debugging_mvcc_keys_total",
+                "Total number of keys.",
+            )?,
             current_revision: gauge(
                 &r,
                 "etcd_debugging_mvcc_current_revision",
@@ -237,6 +275,8 @@ impl Metrics {
                 "The revision of the last compaction in store.",
             )?,
             grpc,
+            kv: KvMetrics::new(&r)?,
+            disk: disk.clone(),
             registry: r,
             scrape: Mutex::new(()),
         })
@@ -257,6 +297,9 @@ impl Metrics {
         self.proposals_applied.set(clamp(s.applied_index));
         self.db_total_size.set(clamp(s.db_size));
         self.debugging_db_total_size.set(clamp(s.db_size));
+        // RocksDB keeps no free pages inside its files: all of it is in use.
+        self.db_total_size_in_use.set(clamp(s.db_size));
+        self.keys_total.set(s.keys);
         self.current_revision.set(s.current_revision);
         self.compact_revision.set(s.compact_revision);
         let mut out = Vec::new();
@@ -281,9 +324,21 @@ impl EtcdBackend {
             commit_index: st.commit_index,
             applied_index: st.applied_index,
             db_size: self.engine.size_bytes(),
+            keys: self.live_keys(),
             current_revision: self.store.current_revision(),
             compact_revision: self.store.compact_revision(),
         }
+    }
+
+    /// How many keys exist now (etcd's `keys_total` gauge), counted in the index.
+    fn live_keys(&self) -> i64 {
+        let all = RangeRequest {
+            key: vec![0],
+            range_end: vec![0],
+            count_only: true,
+            ..Default::default()
+        };
+        self.store.range(&all).map_or(0, |r| r.count)
     }
 }
 
@@ -293,7 +348,8 @@ mod tests {
 
     #[test]
     fn renders_etcd_names_and_sampled_values() {
-        let m = Metrics::new(0xbdae9bbc11dd390d, 2 * 1024 * 1024 * 1024).unwrap();
+        let disk = DiskMetrics::new().unwrap();
+        let m = Metrics::new(0xbdae9bbc11dd390d, 2 * 1024 * 1024 * 1024, &disk).unwrap();
         let s = Sample {
             leader_id: 7,
             is_leader: true,
@@ -301,6 +357,7 @@ mod tests {
             commit_index: 9,
             applied_index: 8,
             db_size: 4096,
+            keys: 2,
             current_revision: 3,
             compact_revision: -1,
             ..Sample::default()
@@ -321,6 +378,11 @@ mod tests {
             "etcd_server_proposals_failed_total 1",
             "etcd_mvcc_db_total_size_in_bytes 4096",
             "etcd_debugging_mvcc_db_total_size_in_bytes 4096",
+            "etcd_mvcc_db_total_size_in_use_in_bytes 4096",
+            "etcd_debugging_mvcc_keys_total 2",
+            "etcd_mvcc_put_total 0",
+            "# TYPE etcd_disk_wal_fsync_duration_seconds histogram",
+            "# TYPE process_resident_memory_bytes gauge",
             "etcd_debugging_mvcc_current_revision 3",
             "etcd_debugging_mvcc_compact_revision -1",
             "etcd_server_quota_backend_bytes 2147483648",

@@ -1,6 +1,7 @@
 //! The peer port besides raft traffic: the `peerpb.Cluster` service (membership lookup
 //! for a joining member; lease keep-alives, lease TTL queries and learner promotions that
-//! a follower forwards to the leader, as etcd forwards them over its peer HTTP API), the
+//! a follower forwards to the leader, as etcd forwards them over its peer HTTP API; HashKV
+//! for the corruption checks), the
 //! client side of those calls, and mirroring membership into the raft transport.
 
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 use etcd_proto::etcdserverpb::{
-    LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, Member, MemberPromoteRequest,
-    MemberPromoteResponse,
+    HashKvRequest, HashKvResponse, LeaseTimeToLiveRequest, LeaseTimeToLiveResponse, Member,
+    MemberPromoteRequest, MemberPromoteResponse,
 };
 use etcd_proto::peerpb::cluster_client::ClusterClient;
 use etcd_proto::peerpb::cluster_server::{Cluster as PeerCluster, ClusterServer};
@@ -86,9 +87,24 @@ impl PeerCluster for PeerApi {
         let resp = self.backend.member_promote(req.into_inner()).await;
         Ok(Response::new(resp.map_err(status)?))
     }
+
+    async fn hash_kv(
+        &self,
+        req: Request<HashKvRequest>,
+    ) -> std::result::Result<Response<HashKvResponse>, Status> {
+        let mut resp = self
+            .backend
+            .hash_kv(req.into_inner().revision)
+            .await
+            .map_err(status)?;
+        if let Some(h) = resp.header.as_mut() {
+            self.backend.fill_header(h);
+        }
+        Ok(Response::new(resp))
+    }
 }
 
-fn channel(url: &str, tls: Option<&PeerTls>) -> std::result::Result<Channel, String> {
+pub(crate) fn channel(url: &str, tls: Option<&PeerTls>) -> std::result::Result<Channel, String> {
     Ok(peer_endpoint(url, tls)?
         .configure(|e| {
             e.connect_timeout(Duration::from_secs(1))

@@ -39,6 +39,12 @@
 //! [`Wal::append_sync`] callers share far fewer than N fdatasyncs ([`Wal::sync_count`]).
 //! After a failed write or fdatasync the WAL is poisoned ([`WalError::Poisoned`]): what
 //! reached the disk is unknown, and reopening the WAL is the way to recover.
+//!
+//! # Observing fsyncs
+//! [`Wal::observe_syncs`] installs a [`SyncObserver`], called with the duration of every
+//! fdatasync of segment data (group commits and the final sync of a rotated segment), so
+//! that a caller can keep etcd's `etcd_disk_wal_fsync_duration_seconds` histogram without
+//! this crate depending on a metrics library.
 
 mod commit;
 mod error;
@@ -51,7 +57,7 @@ pub use format::{
     decode_segment, DecodeEnd, DecodeOutcome, MAX_RECORD_DATA_LEN, RECORD_HEADER_LEN,
     SEGMENT_HEADER_LEN,
 };
-pub use wal::Wal;
+pub use wal::{SyncObserver, Wal};
 
 /// Options for [`Wal::open`].
 #[derive(Clone, Debug, PartialEq, Eq)]

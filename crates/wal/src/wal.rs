@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -20,6 +21,27 @@ use crate::{Record, WalError, WalOptions};
 /// Appends larger than this do not keep their encoding buffer around.
 const MAX_RETAINED_BUFFER: usize = 1 << 20;
 
+/// Called with the duration of each fdatasync of segment data (see [`Wal::observe_syncs`]).
+#[derive(Clone)]
+pub struct SyncObserver(Arc<dyn Fn(Duration) + Send + Sync>);
+
+impl SyncObserver {
+    /// An observer calling `f` after each fdatasync.
+    pub fn new(f: impl Fn(Duration) + Send + Sync + 'static) -> SyncObserver {
+        SyncObserver(Arc::new(f))
+    }
+
+    fn observe(&self, took: Duration) {
+        (self.0)(took)
+    }
+}
+
+impl std::fmt::Debug for SyncObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SyncObserver")
+    }
+}
+
 /// An open write-ahead log. `Send + Sync`; every method takes `&self`.
 pub struct Wal {
     dir: PathBuf,
@@ -31,6 +53,7 @@ pub struct Wal {
     sync_count: AtomicU64,
     /// Set by the first failed write or fdatasync; the WAL then refuses all work.
     poisoned: OnceLock<String>,
+    sync_observer: Option<SyncObserver>,
 }
 
 /// A segment no longer appended to.
@@ -93,8 +116,15 @@ impl Wal {
             last_ticket: AtomicU64::new(0),
             sync_count: AtomicU64::new(0),
             poisoned: OnceLock::new(),
+            sync_observer: None,
         };
         Ok((wal, records))
+    }
+
+    /// Calls `observer` with the duration of every later fdatasync of segment data.
+    pub fn observe_syncs(mut self, observer: SyncObserver) -> Wal {
+        self.sync_observer = Some(observer);
+        self
     }
 
     /// Buffered append: the records are written to the file (not fsynced) in one write.
@@ -207,8 +237,9 @@ impl Wal {
     /// Closes the active segment (fdatasyncing it) and starts segment `seq + 1`.
     fn rotate(&self, writer: &mut Writer, first_index: u64) -> Result<(), WalError> {
         if self.opts.sync {
+            let start = Instant::now();
             writer.active.sync_data()?;
-            self.sync_count.fetch_add(1, Ordering::Relaxed);
+            self.synced(start);
         }
         let seq = writer.active.file.seq + 1;
         let (file, handle) = segment::create(&self.dir, seq, first_index, self.opts.sync)?;
@@ -236,11 +267,20 @@ impl Wal {
             (writer.last_ticket, segment)
         };
         let (handle, path) = segment;
+        let start = Instant::now();
         handle
             .sync_data()
             .map_err(|e| self.poison(WalError::io(e, format!("fdatasync {}", path.display()))))?;
-        self.sync_count.fetch_add(1, Ordering::Relaxed);
+        self.synced(start);
         Ok(ticket)
+    }
+
+    /// Counts an fdatasync of segment data that began at `start` and tells the observer.
+    fn synced(&self, start: Instant) {
+        self.sync_count.fetch_add(1, Ordering::Relaxed);
+        if let Some(observer) = &self.sync_observer {
+            observer.observe(start.elapsed());
+        }
     }
 
     fn check_poisoned(&self) -> Result<(), WalError> {

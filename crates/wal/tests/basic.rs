@@ -136,3 +136,33 @@ fn purge_deletes_only_old_closed_segments() {
     let (_wal, replayed) = open(dir.path(), opts);
     assert_eq!(replayed, records(first_kept, 101 - first_kept + 1));
 }
+
+#[test]
+fn the_sync_observer_sees_every_fdatasync() {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let observer = wal::SyncObserver::new(move |took| log.lock().unwrap().push(took));
+    let opts = WalOptions {
+        segment_size: 512,
+        sync: true,
+    };
+    let (wal, _) = open(dir.path(), opts);
+    let wal = wal.observe_syncs(observer);
+    for batch in records(1, 60).chunks(5) {
+        wal.append_sync(batch).unwrap();
+    }
+    // Group commits and the syncs at rotation alike.
+    assert!(segment_files(dir.path()).len() > 2);
+    assert_eq!(seen.lock().unwrap().len() as u64, wal.sync_count());
+
+    // Without fsync there is nothing to observe.
+    let other = tempfile::tempdir().unwrap();
+    let seen = Arc::new(Mutex::new(0));
+    let count = seen.clone();
+    let (wal, _) = open(other.path(), no_sync(512));
+    let wal = wal.observe_syncs(wal::SyncObserver::new(move |_| *count.lock().unwrap() += 1));
+    wal.append_sync(&records(1, 60)).unwrap();
+    assert_eq!(*seen.lock().unwrap(), 0);
+}

@@ -2,6 +2,7 @@
 //! into a client configuration (`clientConfigFromCmd`), creating the client
 //! (`mustClientFromCmd`) and running RPCs with clientv3's deadline, retry and logging.
 
+pub mod alarm;
 pub mod auth;
 pub mod compaction;
 mod conn;
@@ -52,6 +53,8 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "txn" => txn::run(ctx),
         "compaction" => compaction::run(ctx),
         "defrag" => defrag::run(ctx),
+        "alarm list" => alarm::list(ctx),
+        "alarm disarm" => alarm::disarm(ctx),
         "version" => version::run(),
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),

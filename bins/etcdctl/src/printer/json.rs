@@ -20,7 +20,7 @@ pub fn print(doc: &str) {
     out::line(doc);
 }
 
-fn header(h: &ResponseHeader) -> String {
+pub fn header(h: &ResponseHeader) -> String {
     header_fields(&mut Obj::new(), Some(h)).finish()
 }
 

@@ -2,6 +2,7 @@
 //! [`Printer`] dispatches a response to its format, or fails the way etcdctl does for a
 //! format the response does not support.
 
+mod alarm;
 mod auth;
 mod fields;
 mod json;
