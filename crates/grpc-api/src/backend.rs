@@ -169,6 +169,11 @@ pub trait Backend: Send + Sync + 'static {
         let _ = req;
         Err(EtcdError::Unimplemented("Alarm"))
     }
+    /// Maintenance.Snapshot: the backend as etcd's snapshot database (a bbolt file with
+    /// etcd's buckets), in a rewound temporary file, with its size.
+    async fn snapshot(&self) -> Result<(std::fs::File, u64)> {
+        Err(EtcdError::Unimplemented("Snapshot"))
+    }
     /// Maintenance.Defragment: reclaims the storage space freed by compaction, while the
     /// member keeps serving.
     async fn defragment(&self) -> Result<()> {

@@ -14,6 +14,7 @@ pub mod kv;
 pub mod leader;
 pub mod lease;
 pub mod maintenance;
+pub mod snapshot_stream;
 pub mod validate;
 pub mod watch;
 
@@ -63,9 +64,4 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
             AuthServer::new(auth::AuthService::new(backend.clone())),
             guard,
         ))
-}
-
-/// The answer of an RPC this server does not serve yet.
-pub(crate) fn unimplemented(what: &str) -> tonic::Status {
-    tonic::Status::unimplemented(format!("{what} is not implemented by this server yet"))
 }

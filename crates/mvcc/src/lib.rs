@@ -38,8 +38,8 @@ mod txn;
 mod write;
 
 pub use engine::{
-    column_family, Engine, MemEngine, RocksEngine, WriteBatch, WriteOp, CF_KEY, CF_META,
-    COLUMN_FAMILIES,
+    column_family, DumpVisitor, Engine, MemEngine, RocksEngine, WriteBatch, WriteOp, CF_KEY,
+    CF_META, COLUMN_FAMILIES,
 };
 pub use errors::{EngineError, MvccError};
 pub use history::HashKv;

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use common::*;
 use etcd_proto::etcdserverpb::TxnRequest;
 use mvcc::{
-    Engine, EngineError, MemEngine, MvccError, Store, WriteBatch, WriteOp, WriteRequest, CF_KEY,
-    CF_META, META_CONSISTENT_INDEX,
+    DumpVisitor, Engine, EngineError, MemEngine, MvccError, Store, WriteBatch, WriteOp,
+    WriteRequest, CF_KEY, CF_META, META_CONSISTENT_INDEX,
 };
 use parking_lot::Mutex;
 
@@ -127,10 +127,7 @@ impl Engine for Recording {
     fn size_bytes(&self) -> u64 {
         self.inner.size_bytes()
     }
-    fn dump(
-        &self,
-        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError> {
+    fn dump(&self, f: &mut DumpVisitor<'_>) -> Result<(), EngineError> {
         self.inner.dump(f)
     }
 }

@@ -68,6 +68,8 @@ pub struct EtcdBackend {
     pub request_timeout: Duration,
     /// One raft election timeout (`--election-timeout`).
     pub election_timeout: Duration,
+    /// Where snapshot databases are built (`<data-dir>/member/snap`, as etcd's).
+    pub snap_dir: std::path::PathBuf,
     /// The member's Prometheus metrics (proposal counters are kept here).
     pub metrics: Arc<Metrics>,
 }
@@ -407,6 +409,18 @@ impl Backend for EtcdBackend {
 
     async fn alarm(&self, req: AlarmRequest) -> Result<AlarmResponse> {
         self.alarm_request(req).await
+    }
+
+    async fn snapshot(&self) -> Result<(std::fs::File, u64)> {
+        let engine = self.engine.clone();
+        let dir = self.snap_dir.clone();
+        let (file, size) =
+            tokio::task::spawn_blocking(move || crate::db_snapshot::build(&*engine, &dir))
+                .await
+                .map_err(|e| EtcdError::Other(format!("snapshot: {e}")))?
+                .map_err(|e| EtcdError::Other(format!("snapshot: {e:#}")))?;
+        tracing::info!(total_bytes = size, "sending database snapshot to client");
+        Ok((file, size))
     }
 
     async fn defragment(&self) -> Result<()> {

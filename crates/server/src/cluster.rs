@@ -19,9 +19,9 @@ use prost::Message;
 use raft_node::{MemberChange, MembershipChange};
 use tokio::sync::watch;
 
-const CF_MEMBERS: &str = "members";
-const CF_REMOVED: &str = "members_removed";
-const MEMBER_PREFIX: &[u8] = b"member/";
+pub(crate) const CF_MEMBERS: &str = "members";
+pub(crate) const CF_REMOVED: &str = "members_removed";
+pub(crate) const MEMBER_PREFIX: &[u8] = b"member/";
 
 /// Where the membership is mirrored for networking (the raft peer transport).
 pub trait PeerDirectory: Send + Sync + 'static {

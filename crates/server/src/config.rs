@@ -12,7 +12,8 @@ use crate::tls::TlsInfo;
 pub enum ConfigError {
     #[error("invalid URL {0:?}: {1}")]
     BadUrl(String, String),
-    #[error("--initial-cluster has no entry for --name {0:?} (initial-cluster: {1:?})")]
+    /// etcd's message (`--initial-cluster` is the second field, for context in logs).
+    #[error("couldn't find local name {0:?} in the initial cluster configuration")]
     NotInCluster(String, String),
     #[error("invalid --initial-cluster entry {0:?}: expected name=peer-url")]
     BadClusterEntry(String),

@@ -50,6 +50,11 @@ impl Identity {
         Ok(id)
     }
 
+    /// A new cluster's identity from the flags alone, not persisted.
+    pub fn compute(cfg: &Config) -> anyhow::Result<Identity> {
+        bootstrap(cfg)
+    }
+
     /// Loads the persisted identity, or computes it from the flags and persists it.
     pub fn load_or_bootstrap(engine: &dyn Engine, cfg: &Config) -> anyhow::Result<Identity> {
         match load(engine)? {
@@ -118,7 +123,12 @@ fn bootstrap(cfg: &Config) -> anyhow::Result<Identity> {
         .iter()
         .find(|m| m.name == cfg.name)
         .map(|m| m.id)
-        .context("--name is not in --initial-cluster")?;
+        .with_context(|| {
+            format!(
+                "couldn't find local name {:?} in the initial cluster configuration",
+                cfg.name
+            )
+        })?;
     Ok(Identity {
         member_id,
         cluster_id: ids::cluster_id(&all),

@@ -19,6 +19,8 @@
 //! - [`alarms`]: NOSPACE/CORRUPT alarms as applied state; [`quota`] the
 //!   `--quota-backend-bytes` check that raises NOSPACE; `corrupt` the hash checks
 //!   across members that raise CORRUPT.
+//! - [`db_snapshot`]: the backend as etcd's snapshot file (Maintenance.Snapshot);
+//!   [`restore`] a new member's data dir from one (`etcdctl snapshot restore`).
 //! - [`compactor`]: auto-compaction (`--auto-compaction-mode`/`-retention`) by the leader.
 
 mod alarm_api;
@@ -32,6 +34,7 @@ pub mod cluster;
 pub mod compactor;
 pub mod config;
 mod corrupt;
+pub mod db_snapshot;
 pub mod http;
 pub mod identity;
 pub mod ids;
@@ -41,6 +44,7 @@ mod membership;
 pub mod metrics;
 pub mod peer;
 pub mod quota;
+pub mod restore;
 pub mod tls;
 pub mod wait;
 

@@ -188,6 +188,7 @@ impl Member {
             watch_progress_notify_interval: cfg.watch_progress_notify_interval,
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
             election_timeout: cfg.election_timeout,
+            snap_dir: member_dir.join("snap"),
             metrics,
         });
 

@@ -32,7 +32,6 @@ async fn alarm(
     Ok(conn
         .call(deadline, RetryPolicy::NonRepeatable, |left| {
             let mut m = maintenance.clone();
-            let req = req.clone();
             async move { m.alarm(request(req, left)).await }
         })
         .await

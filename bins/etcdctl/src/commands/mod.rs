@@ -13,6 +13,7 @@ pub mod lease;
 pub mod member;
 pub mod move_leader;
 mod password;
+pub mod restore;
 pub mod role;
 pub mod txn;
 mod txn_parse;
@@ -55,6 +56,7 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "defrag" => defrag::run(ctx),
         "alarm list" => alarm::list(ctx),
         "alarm disarm" => alarm::disarm(ctx),
+        "snapshot restore" => restore::run(ctx),
         "version" => version::run(),
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),

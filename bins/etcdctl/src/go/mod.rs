@@ -11,3 +11,4 @@ pub mod scanf;
 pub mod strconv;
 pub mod time;
 pub mod url;
+pub mod zap;

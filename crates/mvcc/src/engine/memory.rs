@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use parking_lot::RwLock;
 
-use super::{Engine, WriteBatch, WriteOp, COLUMN_FAMILIES};
+use super::{DumpVisitor, Engine, WriteBatch, WriteOp, COLUMN_FAMILIES};
 use crate::errors::EngineError;
 
 type ColumnFamily = BTreeMap<Vec<u8>, Vec<u8>>;
@@ -76,10 +76,7 @@ impl Engine for MemEngine {
         Ok(())
     }
 
-    fn dump(
-        &self,
-        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError> {
+    fn dump(&self, f: &mut DumpVisitor<'_>) -> Result<(), EngineError> {
         let cfs = self.cfs.read();
         for cf in COLUMN_FAMILIES {
             for (k, v) in cfs.get(*cf).into_iter().flatten() {

@@ -29,6 +29,10 @@ pub const COLUMN_FAMILIES: &[&str] = &[
     "alarm",
 ];
 
+/// What [`Engine::dump`] calls for each entry: `(column family, key, value)`; it returns
+/// `false` to stop.
+pub type DumpVisitor<'a> = dyn FnMut(&'static str, &[u8], &[u8]) -> bool + 'a;
+
 /// A storage engine: named column families of ordered byte keys.
 ///
 /// Writes are atomic per [`WriteBatch`]; readers see either none or all of a batch.
@@ -60,10 +64,7 @@ pub trait Engine: Send + Sync + 'static {
     /// Every entry of every column family in [`COLUMN_FAMILIES`], from one consistent
     /// point in time (concurrent writes are either wholly in or wholly out), column
     /// family by column family in that order, keys ascending. `f` returns `false` to stop.
-    fn dump(
-        &self,
-        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError>;
+    fn dump(&self, f: &mut DumpVisitor<'_>) -> Result<(), EngineError>;
     /// Replaces the whole content of the [`COLUMN_FAMILIES`] with `entries`, atomically.
     fn replace_all(&self, entries: WriteBatch) -> Result<(), EngineError> {
         let mut batch = WriteBatch::new();

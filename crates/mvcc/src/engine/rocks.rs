@@ -16,7 +16,7 @@ use rocksdb::{
     FlushOptions, MultiThreaded, Options, ReadOptions, WriteOptions,
 };
 
-use super::{Engine, WriteBatch, WriteOp, COLUMN_FAMILIES};
+use super::{DumpVisitor, Engine, WriteBatch, WriteOp, COLUMN_FAMILIES};
 use crate::errors::EngineError;
 
 type Db = DBWithThreadMode<MultiThreaded>;
@@ -130,10 +130,7 @@ impl Engine for RocksEngine {
         Ok(())
     }
 
-    fn dump(
-        &self,
-        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError> {
+    fn dump(&self, f: &mut DumpVisitor<'_>) -> Result<(), EngineError> {
         let snapshot = self.db.snapshot();
         for cf in COLUMN_FAMILIES {
             let Some(handle) = self.cf(cf) else {

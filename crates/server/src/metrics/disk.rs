@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mvcc::{Engine, EngineError, WriteBatch};
+use mvcc::{DumpVisitor, Engine, EngineError, WriteBatch};
 use prometheus::{exponential_buckets, Histogram, HistogramOpts, Registry};
 
 use super::register;
@@ -124,10 +124,7 @@ impl Engine for TimedEngine {
         self.inner.defragment()
     }
 
-    fn dump(
-        &self,
-        f: &mut dyn FnMut(&'static str, &[u8], &[u8]) -> bool,
-    ) -> Result<(), EngineError> {
+    fn dump(&self, f: &mut DumpVisitor<'_>) -> Result<(), EngineError> {
         self.inner.dump(f)
     }
 
