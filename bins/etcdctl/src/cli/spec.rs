@@ -385,6 +385,10 @@ pub static ROOT: CommandSpec = CommandSpec {
                 b("skip-hash-check", false, "Ignore snapshot integrity hash value (required if copied from data directory)"),
             ]),
             leaf_long("status <filename>", "Gets backend snapshot status of a given file", "When --write-out is set to simple, this command prints out comma-separated status lists for each endpoint.\nThe items in the lists are hash, revision, total keys, total size.\n", &[]),
+            // Our addition (not in etcdctl 3.4).
+            leaf_long("verify <filename>", "Checks a snapshot file's SHA-256 trailer and database integrity", "Checks that the file ends in the SHA-256 of its database (as written by 'snapshot save'),\nthen runs bbolt's consistency check and reads every bucket.\n", &[
+                b("skip-hash-check", false, "Accept a file without SHA-256 trailer (a db file copied from a data directory)"),
+            ]),
         ]),
         leaf("make-mirror [options] <destination>", "Makes a mirror at the destination etcd cluster", &[
             s("prefix", "", "Key-value prefix to mirror"),

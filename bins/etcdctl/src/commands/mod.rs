@@ -4,17 +4,21 @@
 
 pub mod alarm;
 pub mod auth;
+pub mod check;
 pub mod compaction;
 mod conn;
 pub mod defrag;
 pub mod endpoint;
+pub mod endpoint_hashkv;
 pub mod kv;
 pub mod lease;
+pub mod make_mirror;
 pub mod member;
 pub mod move_leader;
 mod password;
 pub mod restore;
 pub mod role;
+pub mod snapshot;
 pub mod txn;
 mod txn_parse;
 pub mod user;
@@ -60,12 +64,19 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "version" => version::run(),
         "endpoint health" => endpoint::health(ctx),
         "endpoint status" => endpoint::status(ctx),
+        "endpoint hashkv" => endpoint_hashkv::run(ctx),
+        "make-mirror" => make_mirror::run(ctx),
+        "check perf" => check::perf::run(ctx),
+        "check datascale" => check::datascale::run(ctx),
         "member add" => member::add(ctx),
         "member remove" => member::remove(ctx),
         "member update" => member::update(ctx),
         "member list" => member::list(ctx),
         "member promote" => member::promote(ctx),
         "move-leader" => move_leader::run(ctx),
+        "snapshot save" => snapshot::save(ctx),
+        "snapshot status" => snapshot::status(ctx),
+        "snapshot verify" => snapshot::verify(ctx),
         "lease grant" => lease::grant(ctx),
         "lease revoke" => lease::revoke(ctx),
         "lease timetolive" => lease::time_to_live(ctx),

@@ -9,7 +9,7 @@ use etcd_proto::etcdserverpb::{
 };
 use etcd_proto::mvccpb::KeyValue;
 
-use super::{event_type, EpHealth, EpStatus};
+use super::{event_type, EpHashKv, EpHealth, EpStatus};
 use crate::go::quote::quote;
 use crate::out;
 
@@ -112,6 +112,15 @@ pub fn endpoint_status(list: &[EpStatus]) {
         // Go's `%v` of a []string: `[a b]`.
         out::line(format!("\"Errors\" : [{}]", r.errors.join(" ")));
         out::line(format!("\"Endpoint\" : {}", quote(s.ep.as_bytes())));
+        out::line("");
+    }
+}
+
+pub fn endpoint_hashkv(list: &[EpHashKv]) {
+    for h in list {
+        hdr(h.resp.header.as_ref());
+        out::line(format!("\"Endpoint\" : {}", quote(h.ep.as_bytes())));
+        out::line(format!("\"Hash\" : {}", h.resp.hash));
         out::line("");
     }
 }

@@ -11,7 +11,7 @@ use etcd_proto::etcdserverpb::{
 };
 use etcd_proto::mvccpb::{Event, KeyValue};
 
-use super::{EpHealth, EpStatus};
+use super::{EpHashKv, EpHealth, EpStatus};
 use crate::go::json::{array, Obj};
 use crate::out;
 
@@ -163,6 +163,24 @@ pub fn endpoint_status(list: &[EpStatus]) -> String {
             Obj::new()
                 .str("Endpoint", &s.ep)
                 .raw("Status", &status(&s.resp))
+                .finish()
+        })
+        .collect();
+    array(&items)
+}
+
+pub fn endpoint_hashkv(list: &[EpHashKv]) -> String {
+    let items: Vec<String> = list
+        .iter()
+        .map(|h| {
+            let hash = Obj::new()
+                .obj_omit("header", h.resp.header.as_ref().map(header))
+                .num("hash", h.resp.hash)
+                .num("compact_revision", h.resp.compact_revision)
+                .finish();
+            Obj::new()
+                .str("Endpoint", &h.ep)
+                .raw("HashKV", &hash)
                 .finish()
         })
         .collect();

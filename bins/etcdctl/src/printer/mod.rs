@@ -8,6 +8,7 @@ mod fields;
 mod json;
 mod protobuf;
 mod simple;
+mod snapshot;
 mod table;
 
 use etcd_proto::etcdserverpb::{
@@ -16,7 +17,7 @@ use etcd_proto::etcdserverpb::{
     MemberPromoteResponse, MemberRemoveResponse, MemberUpdateResponse, MoveLeaderResponse,
     PutResponse, RangeResponse, StatusResponse, TxnResponse, WatchResponse,
 };
-use etcd_proto::etcdserverpb::{Member, ResponseHeader};
+use etcd_proto::etcdserverpb::{HashKvResponse, Member, ResponseHeader};
 use etcd_proto::mvccpb::event::EventType;
 use etcd_proto::mvccpb::Event;
 
@@ -42,6 +43,15 @@ pub struct EpStatus {
     pub ep: String,
     /// The Maintenance.Status answer.
     pub resp: StatusResponse,
+}
+
+/// One `endpoint hashkv` result (etcdctl's `epHashKV`).
+#[derive(Debug, Clone)]
+pub struct EpHashKv {
+    /// Endpoint as given.
+    pub ep: String,
+    /// The Maintenance.HashKV answer.
+    pub resp: HashKvResponse,
 }
 
 /// The selected output format.
@@ -250,6 +260,18 @@ impl Printer {
         }
         Ok(())
     }
+
+    /// Prints `endpoint hashkv` results.
+    pub fn endpoint_hashkv(&self, list: &[EpHashKv]) -> Result<(), Exit> {
+        match self.format {
+            Format::Simple => simple::rows(&endpoint_hashkv_table(list).1),
+            Format::Fields => fields::endpoint_hashkv(list),
+            Format::Json => json::print(&json::endpoint_hashkv(list)),
+            Format::Protobuf => return Err(self.unsupported()),
+            Format::Table => table::print(endpoint_hashkv_table(list)),
+        }
+        Ok(())
+    }
 }
 
 impl Printer {
@@ -452,6 +474,16 @@ fn endpoint_status_table(list: &[EpStatus]) -> Table {
                 s.resp.errors.join(", "),
             ]
         })
+        .collect();
+    (hdr, rows)
+}
+
+/// `makeEndpointHashKVTable`.
+fn endpoint_hashkv_table(list: &[EpHashKv]) -> Table {
+    let hdr = vec!["endpoint", "hash"];
+    let rows = list
+        .iter()
+        .map(|h| vec![h.ep.clone(), h.resp.hash.to_string()])
         .collect();
     (hdr, rows)
 }

@@ -285,8 +285,8 @@ impl ReplaceBytes for Vec<u8> {
     }
 }
 
-/// Our one deliberate addition to etcdctl 3.4: `get --count-only` (etcdctl 3.5). Usage
-/// texts list it; nothing else may differ.
+/// Our deliberate additions to etcdctl 3.4: `get --count-only` (etcdctl 3.5) and
+/// `snapshot verify`. Usage texts list them; nothing else may differ.
 fn without_count_only(o: &Outcome) -> Outcome {
     Outcome {
         stdout: without_count_only_usage(&o.stdout),
@@ -305,10 +305,12 @@ fn sorted_lines(b: &[u8]) -> Vec<u8> {
     lines.join(&b'\n')
 }
 
-/// Drops the usage line of `get --count-only` (etcdctl 3.5's flag, which 3.4 lacks).
+/// Drops the usage lines of `get --count-only` (etcdctl 3.5's flag, which 3.4 lacks) and
+/// of `snapshot verify` (ours).
 fn without_count_only_usage(b: &[u8]) -> Vec<u8> {
-    regex(r"(?m)^ +--count-only\b.*\n")
-        .replace_all(b, &b""[..])
+    let b = regex(r"(?m)^ +--count-only\b.*\n").replace_all(b, &b""[..]);
+    regex(r"(?m)^\t(snapshot )?verify\t.*\n")
+        .replace_all(&b, &b""[..])
         .into_owned()
 }
 
