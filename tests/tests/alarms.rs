@@ -182,14 +182,14 @@ async fn nospace_alarm_is_cluster_wide_and_durable() {
         .await;
     }
     // Every member refuses puts (each over the quota itself raises its own alarm too).
-    for i in 0..3 {
+    for (i, ep) in eps.iter().enumerate() {
         let put = ctl(i, &["put", "small", "x"]);
         assert!(
             stderr(&put).contains(NOSPACE),
             "member {i}: {}",
             stderr(&put)
         );
-        assert_eq!(http_get(&eps[i], "/health").1, r#"{"health":"false"}"#);
+        assert_eq!(http_get(ep, "/health").1, r#"{"health":"false"}"#);
     }
     let expected = stdout(&ctl(0, &["alarm", "list"]));
     assert!(expected.contains(&format!("memberID:{} alarm:NOSPACE \n", c.members[0].id)));

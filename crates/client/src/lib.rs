@@ -13,6 +13,9 @@
 //! TLS is configured). User/password authentication ([`Credentials`]) attaches the token to
 //! every request and, through [`Client::call`], logs in again when the server refuses the
 //! token, as clientv3's retry interceptor does.
+//!
+//! [`ClientStore`] runs etcd's lock and election recipes (`crates/concurrency`) over a
+//! connection.
 
 mod auth;
 mod client;
@@ -20,6 +23,7 @@ mod config;
 mod connect;
 mod endpoint;
 mod error;
+mod recipes;
 mod retry;
 mod tls;
 
@@ -28,6 +32,7 @@ pub use client::{Client, Svc};
 pub use config::{ClientConfig, Credentials, TlsConfig};
 pub use endpoint::normalize_endpoint;
 pub use error::{go_code_name, messages, Error, Result};
+pub use recipes::{Caller, ClientStore};
 pub use retry::{call_with_retry, RetryLog, RetryPolicy};
 pub use tls::check as check_tls;
 

@@ -1,4 +1,5 @@
-//! gRPC API: tonic services for etcd v3 (`etcdserverpb.KV`, `Maintenance`, `Cluster`, ...).
+//! gRPC API: tonic services for etcd v3 (`etcdserverpb.KV`, `Maintenance`, `Cluster`, ...,
+//! and the `v3lockpb.Lock` / `v3electionpb.Election` recipes over `crates/concurrency`).
 //!
 //! This crate is the wire boundary and nothing more, as etcd's `etcdserver/api/v3rpc`:
 //! it validates requests (`validate`), maps errors to etcd's exact strings and gRPC codes
@@ -9,11 +10,14 @@ pub mod auth;
 pub mod backend;
 pub mod caller;
 pub mod cluster;
+pub mod election;
 pub mod errors;
 pub mod kv;
 pub mod leader;
 pub mod lease;
+pub mod lock;
 pub mod maintenance;
+pub mod member_store;
 pub mod snapshot_stream;
 pub mod validate;
 pub mod watch;
@@ -28,6 +32,8 @@ use etcd_proto::etcdserverpb::{
     auth_server::AuthServer, cluster_server::ClusterServer, kv_server::KvServer,
     lease_server::LeaseServer, maintenance_server::MaintenanceServer, watch_server::WatchServer,
 };
+use etcd_proto::v3electionpb::election_server::ElectionServer;
+use etcd_proto::v3lockpb::lock_server::LockServer;
 use tonic::service::interceptor::InterceptedService;
 
 /// gRPC overhead allowed on top of `--max-request-bytes` when decoding (etcd: 512 KiB).
@@ -55,11 +61,19 @@ pub fn router(backend: Arc<dyn Backend>, max_request_bytes: usize) -> tonic::ser
     let cluster = ClusterServer::new(cluster::ClusterService::new(backend.clone()))
         .max_decoding_message_size(max_recv)
         .max_encoding_message_size(usize::MAX);
+    let election = ElectionServer::new(election::ElectionService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
+    let lock = LockServer::new(lock::LockService::new(backend.clone()))
+        .max_decoding_message_size(max_recv)
+        .max_encoding_message_size(usize::MAX);
     tonic::service::Routes::new(InterceptedService::new(kv, guard.clone()))
         .add_service(InterceptedService::new(maintenance, guard.clone()))
         .add_service(InterceptedService::new(cluster, guard.clone()))
         .add_service(InterceptedService::new(lease, guard.clone()))
         .add_service(InterceptedService::new(watch, guard.clone()))
+        .add_service(InterceptedService::new(election, guard.clone()))
+        .add_service(InterceptedService::new(lock, guard.clone()))
         .add_service(InterceptedService::new(
             AuthServer::new(auth::AuthService::new(backend.clone())),
             guard,

@@ -8,14 +8,17 @@ pub mod check;
 pub mod compaction;
 mod conn;
 pub mod defrag;
+pub mod elect;
 pub mod endpoint;
 pub mod endpoint_hashkv;
 pub mod kv;
 pub mod lease;
+pub mod lock;
 pub mod make_mirror;
 pub mod member;
 pub mod move_leader;
 mod password;
+mod recipe;
 pub mod restore;
 pub mod role;
 pub mod snapshot;
@@ -83,6 +86,8 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
         "lease list" => lease::list(ctx),
         "lease keep-alive" => lease::keep_alive(ctx),
         "watch" => watch::run(ctx),
+        "lock" => lock::run(ctx),
+        "elect" => elect::run(ctx),
         "auth enable" => auth::enable(ctx),
         "auth disable" => auth::disable(ctx),
         "user add" => user::add(ctx),
