@@ -123,6 +123,10 @@ const VALUE_FLAGS: &[(&str, &str)] = &[
     ("bcrypt-cost", "10"),
     ("auto-compaction-retention", "0"),
     ("auto-compaction-mode", "periodic"),
+    // Ours (etcd has no scheduled backups): off unless --backup-dir is set.
+    ("backup-dir", ""),
+    ("backup-interval", "1h"),
+    ("backup-keep", "24"),
 ];
 
 fn env_name(flag: &str) -> String {

@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::ArgMatches;
 use server::tls::TlsInfo;
-use server::{AutoCompaction, Config, Member};
+use server::{AutoCompaction, BackupPolicy, Config, Member};
 
 fn urls(s: &str) -> Vec<String> {
     s.split(',')
@@ -150,7 +150,29 @@ fn config_from(m: &ArgMatches, from_file: bool) -> anyhow::Result<Config> {
         None => flags::value(m, "auto-compaction-mode"),
     };
     cfg.auto_compaction = auto_compaction(mode, flags::value(m, "auto-compaction-retention"))?;
+    cfg.backup = backup_policy(m)?;
     Ok(cfg)
+}
+
+/// `--backup-dir`, `--backup-interval`, `--backup-keep` (ours): `None` without a dir.
+fn backup_policy(m: &ArgMatches) -> anyhow::Result<Option<BackupPolicy>> {
+    let dir = flags::value(m, "backup-dir");
+    if dir.is_empty() {
+        return Ok(None);
+    }
+    let interval = duration(m, "backup-interval")?;
+    if interval.is_zero() {
+        anyhow::bail!("--backup-interval must be positive");
+    }
+    let keep: usize = number(m, "backup-keep")?;
+    if keep == 0 {
+        anyhow::bail!("--backup-keep must be at least 1");
+    }
+    Ok(Some(BackupPolicy {
+        dir: PathBuf::from(dir),
+        interval,
+        keep,
+    }))
 }
 
 /// One side's TLS flags (`prefix` is `""` for clients, `"peer-"` for peers).

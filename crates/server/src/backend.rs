@@ -68,6 +68,8 @@ pub struct EtcdBackend {
     pub request_timeout: Duration,
     /// One raft election timeout (`--election-timeout`).
     pub election_timeout: Duration,
+    /// When the last scheduled backup succeeded.
+    pub last_backup: crate::backup::LastBackup,
     /// Where snapshot databases are built (`<data-dir>/member/snap`, as etcd's).
     pub snap_dir: std::path::PathBuf,
     /// The member's Prometheus metrics (proposal counters are kept here).
@@ -349,6 +351,7 @@ impl Backend for EtcdBackend {
             errors,
             db_size_in_use: db_size,
             is_learner: self.is_learner(),
+            backup_last_success: self.last_backup.get(),
         })
     }
 

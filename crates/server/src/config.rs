@@ -69,6 +69,8 @@ pub struct Config {
     /// `--experimental-corrupt-check-time`: how often the leader compares hashes with the
     /// followers; `None` (0s, the default) never.
     pub corrupt_check_interval: Option<Duration>,
+    /// `--backup-dir`, `--backup-interval`, `--backup-keep` (ours): scheduled backups.
+    pub backup: Option<crate::backup::BackupPolicy>,
 }
 
 /// What the leader compacts automatically ([`crate::compactor`]).
@@ -111,6 +113,7 @@ impl Config {
             auto_compaction: None,
             initial_corrupt_check: false,
             corrupt_check_interval: None,
+            backup: None,
         }
     }
 

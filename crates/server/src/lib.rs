@@ -20,7 +20,8 @@
 //!   `--quota-backend-bytes` check that raises NOSPACE; `corrupt` the hash checks
 //!   across members that raise CORRUPT.
 //! - [`db_snapshot`]: the backend as etcd's snapshot file (Maintenance.Snapshot);
-//!   [`restore`] a new member's data dir from one (`etcdctl snapshot restore`).
+//!   [`restore`] a new member's data dir from one (`etcdctl snapshot restore`);
+//!   [`backup`] scheduled, verified, rotated backups (`--backup-dir`, ours).
 //! - [`compactor`]: auto-compaction (`--auto-compaction-mode`/`-retention`) by the leader.
 
 mod alarm_api;
@@ -29,6 +30,7 @@ pub mod applier;
 mod auth_api;
 mod auth_apply;
 pub mod backend;
+pub mod backup;
 mod client_verify;
 pub mod cluster;
 pub mod compactor;
@@ -48,5 +50,6 @@ pub mod restore;
 pub mod tls;
 pub mod wait;
 
+pub use backup::BackupPolicy;
 pub use config::{AutoCompaction, Config};
 pub use member::Member;

@@ -189,6 +189,7 @@ impl Member {
             request_timeout: Duration::from_secs(5) + 2 * cfg.election_timeout,
             election_timeout: cfg.election_timeout,
             snap_dir: member_dir.join("snap"),
+            last_backup: Default::default(),
             metrics,
         });
 
@@ -218,6 +219,9 @@ impl Member {
         leases::spawn_expiry(backend.clone(), cfg.election_timeout, shutdown.subscribe());
         if let Some(interval) = cfg.corrupt_check_interval {
             corrupt::spawn_monitor(backend.clone(), interval, shutdown.subscribe());
+        }
+        if let Some(policy) = cfg.backup.clone() {
+            crate::backup::spawn(backend.clone(), policy, shutdown.subscribe());
         }
         if let Some(policy) = cfg.auto_compaction {
             tracing::info!(?policy, "auto-compaction enabled");

@@ -99,6 +99,10 @@ pub struct Metrics {
     pub kv: KvMetrics,
     /// Disk latency histograms.
     pub disk: DiskMetrics,
+    /// Scheduled backups (`--backup-dir`, ours): when the last one succeeded (Unix
+    /// seconds, 0 before the first) and how many failed.
+    pub backup_last_success: IntGauge,
+    pub backup_failures: IntCounter,
     /// Serializes scrapes (the sampled gauges are set, then gathered).
     scrape: Mutex<()>,
 }
@@ -198,6 +202,16 @@ impl Metrics {
             )?,
         };
         Ok(Metrics {
+            backup_last_success: gauge(
+                &r,
+                "etcd_backup_last_success_timestamp_seconds",
+                "When the last scheduled backup (--backup-dir) was written and verified, in Unix seconds; 0 before the first.",
+            )?,
+            backup_failures: counter(
+                &r,
+                "etcd_backup_failures_total",
+                "Scheduled backups (--backup-dir) that failed.",
+            )?,
             has_leader: gauge(
                 &r,
                 "etcd_server_has_leader",

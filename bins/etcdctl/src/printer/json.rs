@@ -153,6 +153,8 @@ fn status(r: &StatusResponse) -> String {
         .strs_omit("errors", &r.errors)
         .num("dbSizeInUse", r.db_size_in_use)
         .bool_omit("isLearner", r.is_learner)
+        // Ours: only set by our server with scheduled backups on.
+        .num("backupLastSuccess", r.backup_last_success)
         .finish()
 }
 
