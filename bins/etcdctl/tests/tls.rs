@@ -3,84 +3,18 @@
 //! `--client-cert-auth`, compared byte for byte with the real etcdctl: working
 //! connections, refused ones (no client certificate, a certificate from another CA, an
 //! untrusted server, plaintext to a TLS port) and unusable TLS files. The certificates are
-//! made at test time with rcgen.
+//! made at test time (`integration_tests::certs`).
 
 mod support;
 
-use std::path::{Path, PathBuf};
 
 use client::TlsConfig;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
-    KeyPair,
-};
+use integration_tests::certs::{path, Ca, Leaf};
 use support::ctl::Case;
 use support::server::{EtcdServer, Setup};
 
 /// Short timeouts: refused connections wait for them.
 const FAST: [&str; 2] = ["--dial-timeout=1s", "--command-timeout=1s"];
-
-/// A CA whose certificate is `<dir>/<name>-ca.pem`; it issues leaf certificates.
-struct Ca {
-    dir: PathBuf,
-    name: String,
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A leaf certificate and its key, as files.
-struct Leaf {
-    cert: String,
-    key: String,
-}
-
-fn path(p: &Path) -> String {
-    p.display().to_string()
-}
-
-impl Ca {
-    fn new(dir: &Path, name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, format!("{name} test CA"));
-        let key = KeyPair::generate().expect("CA key");
-        let issuer = CertifiedIssuer::self_signed(params, key).expect("CA certificate");
-        std::fs::write(dir.join(format!("{name}-ca.pem")), issuer.pem()).expect("write CA");
-        Ca {
-            dir: dir.to_path_buf(),
-            name: name.to_owned(),
-            issuer,
-        }
-    }
-
-    fn path(&self) -> String {
-        path(&self.dir.join(format!("{}-ca.pem", self.name)))
-    }
-
-    /// A certificate for 127.0.0.1 and localhost, usable by servers and clients.
-    fn issue(&self, leaf: &str) -> Leaf {
-        let names = vec!["127.0.0.1".to_owned(), "localhost".to_owned()];
-        let mut params = CertificateParams::new(names).expect("leaf params");
-        params.distinguished_name.push(DnType::CommonName, leaf);
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let key = KeyPair::generate().expect("leaf key");
-        let cert = params
-            .signed_by(&key, &self.issuer)
-            .expect("leaf certificate");
-        let base = self.dir.join(format!("{}-{leaf}", self.name));
-        let (cert_path, key_path) = (base.with_extension("crt"), base.with_extension("key"));
-        std::fs::write(&cert_path, cert.pem()).expect("write certificate");
-        std::fs::write(&key_path, key.serialize_pem()).expect("write key");
-        Leaf {
-            cert: path(&cert_path),
-            key: path(&key_path),
-        }
-    }
-}
 
 /// The certificates of one test: the trusted CA with a server and a client certificate,
 /// and a client certificate from another CA.

@@ -109,7 +109,7 @@ pub fn dispatch(ctx: &mut Ctx) -> Option<CmdResult> {
 }
 
 /// Go's text for an OS error: the C library's message, first letter lower-cased.
-fn errno_text(e: &std::io::Error) -> String {
+pub(crate) fn errno_text(e: &std::io::Error) -> String {
     let errno = match e.raw_os_error() {
         // SAFETY: strerror returns a pointer to a static, NUL-terminated message.
         Some(code) => unsafe { std::ffi::CStr::from_ptr(libc::strerror(code)) }

@@ -17,10 +17,10 @@ const RESTORE_CALLER: &str = "snapshot/v3_snapshot.go:296";
 const RESTORED_CALLER: &str = "snapshot/v3_snapshot.go:309";
 const ADDED_CALLER: &str = "membership/cluster.go:392";
 
-/// A Go `%q` of a path, as JSON-ish quoting (paths here are plain text).
+/// A URL as a zap JSON string (for the list field).
 fn quoted(s: &str) -> String {
     let mut out = String::new();
-    crate::go::json::write_str(&mut out, s.as_bytes());
+    crate::go::json::write_zap_str(&mut out, s.as_bytes());
     out
 }
 

@@ -525,40 +525,12 @@ fn run_exec(
         .env("ETCD_WATCH_KEY", quote(&kv.key))
         .env("ETCD_WATCH_VALUE", quote(&kv.value))
         .status();
-    let err = match status {
-        Ok(st) if st.success() => return Ok(()),
-        Ok(st) => match (
-            st.code(),
-            std::os::unix::process::ExitStatusExt::signal(&st),
-        ) {
-            (Some(code), _) => format!("exit status {code}"),
-            (None, Some(sig)) => format!("signal: {}", signal_name(sig)),
-            (None, None) => st.to_string(),
-        },
-        // exec.Command looks a bare name up in $PATH; a path is run as is.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !exec[0].contains('/') => format!(
-            "exec: {}: executable file not found in $PATH",
-            quote(exec[0].as_bytes())
-        ),
-        Err(e) => format!("fork/exec {}: {}", exec[0], super::errno_text(&e)),
+    let Err(err) = crate::go::exec::run_error(exec, status) else {
+        return Ok(());
     };
     let quoted: Vec<String> = exec.iter().map(|a| quote(a.as_bytes())).collect();
     out::stderr(format!("command [{}] error ({err})\n", quoted.join(" ")));
     Err(Exit::silent(EXIT_ERROR))
-}
-
-/// Go's `syscall.Signal.String()` for the common signals.
-fn signal_name(sig: i32) -> String {
-    match sig {
-        libc::SIGHUP => "hangup".to_string(),
-        libc::SIGINT => "interrupt".to_string(),
-        libc::SIGKILL => "killed".to_string(),
-        libc::SIGSEGV => "segmentation fault".to_string(),
-        libc::SIGPIPE => "broken pipe".to_string(),
-        libc::SIGTERM => "terminated".to_string(),
-        libc::SIGABRT => "aborted".to_string(),
-        other => format!("signal {other}"),
-    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,16 @@ use super::quote::decode_rune;
 
 /// Appends `s` as a Go `encoding/json` string (with HTML escaping, invalid UTF-8 as U+FFFD).
 pub fn write_str(out: &mut String, s: &[u8]) {
+    write_escaped(out, s, true)
+}
+
+/// Appends `s` as zap's JSON encoder writes strings: as [`write_str`] but without
+/// escaping `<`, `>`, `&`, U+2028 and U+2029.
+pub fn write_zap_str(out: &mut String, s: &[u8]) {
+    write_escaped(out, s, false)
+}
+
+fn write_escaped(out: &mut String, s: &[u8], html: bool) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut i = 0;
@@ -19,7 +29,7 @@ pub fn write_str(out: &mut String, s: &[u8]) {
                 b'\n' => out.push_str("\\n"),
                 b'\r' => out.push_str("\\r"),
                 b'\t' => out.push_str("\\t"),
-                b if b < 0x20 || b == b'<' || b == b'>' || b == b'&' => {
+                b if b < 0x20 || (html && (b == b'<' || b == b'>' || b == b'&')) => {
                     out.push_str("\\u00");
                     out.push(HEX[usize::from(b >> 4)] as char);
                     out.push(HEX[usize::from(b & 0xf)] as char);
@@ -32,8 +42,8 @@ pub fn write_str(out: &mut String, s: &[u8]) {
         let (r, w) = decode_rune(&s[i..]);
         match r {
             None => out.push_str("\\ufffd"),
-            Some('\u{2028}') => out.push_str("\\u2028"),
-            Some('\u{2029}') => out.push_str("\\u2029"),
+            Some('\u{2028}') if html => out.push_str("\\u2028"),
+            Some('\u{2029}') if html => out.push_str("\\u2029"),
             Some(c) => out.push(c),
         }
         i += w;
@@ -51,6 +61,8 @@ pub fn base64(b: &[u8]) -> String {
 pub struct Obj {
     buf: String,
     first: bool,
+    /// Go `encoding/json`'s HTML-safe string escaping (zap's encoder has none).
+    html: bool,
 }
 
 impl Default for Obj {
@@ -65,6 +77,15 @@ impl Obj {
         Obj {
             buf: String::from("{"),
             first: true,
+            html: true,
+        }
+    }
+
+    /// Starts an object whose strings are escaped as zap's JSON encoder does.
+    pub fn zap() -> Self {
+        Obj {
+            html: false,
+            ..Obj::new()
         }
     }
 
@@ -117,7 +138,7 @@ impl Obj {
     /// A string field that is always present.
     pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
         self.key(k);
-        write_str(&mut self.buf, v.as_bytes());
+        write_escaped(&mut self.buf, v.as_bytes(), self.html);
         self
     }
 
@@ -201,5 +222,21 @@ mod tests {
             .bool_omit("e", false)
             .finish();
         assert_eq!(json, "{\"b\":5,\"d\":\"Zm9v\"}");
+    }
+}
+
+#[cfg(test)]
+mod zap_tests {
+    use super::*;
+
+    #[test]
+    fn zap_strings_are_not_html_escaped() {
+        let mut go = String::new();
+        write_str(&mut go, "a&b<c>\u{2028}\n".as_bytes());
+        assert_eq!(go, r#""a\u0026b\u003cc\u003e\u2028\n""#);
+        let mut zap = String::new();
+        write_zap_str(&mut zap, "a&b<c>\u{2028}\n".as_bytes());
+        assert_eq!(zap, "\"a&b<c>\u{2028}\\n\"");
+        assert_eq!(Obj::zap().str("p", "x&y").finish(), r#"{"p":"x&y"}"#);
     }
 }

@@ -3,6 +3,7 @@
 //! go-humanize, timestamps, URL parsing), so our bytes match the Go binary's.
 
 pub mod csv;
+pub mod exec;
 pub use goduration as duration;
 pub mod humanize;
 pub mod json;

@@ -11,7 +11,7 @@ pub fn info(caller: &str, msg: &str) -> Obj {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs_f64();
-    let mut o = Obj::new();
+    let mut o = Obj::zap();
     o.str("level", "info")
         .raw("ts", &format!("{ts}"))
         .str("caller", caller)

@@ -23,7 +23,7 @@ pub fn stream(level: &str, line: u32, msg: &str) -> Obj {
 }
 
 fn client_line(level: &str, caller: &str, msg: &str) -> Obj {
-    let mut o = Obj::new();
+    let mut o = Obj::zap();
     o.str("level", level)
         .str("ts", &zap_now())
         .str("caller", caller)
