@@ -10,7 +10,7 @@ TESTS=(
   # issue 2: single-member KV, txn, compaction, member list, version
   TestCtlV3Put TestCtlV3PutNoTLS TestCtlV3PutPeerTLS TestCtlV3PutTimeout TestCtlV3PutIgnoreValue
   TestCtlV3Get TestCtlV3GetNoTLS TestCtlV3GetPeerTLS TestCtlV3GetTimeout TestCtlV3GetFormat
-  TestCtlV3GetRev TestCtlV3GetKeysOnly
+  TestCtlV3GetRev TestCtlV3GetKeysOnly TestCtlV3GetQuorum TestCtlV3DialWithHTTPScheme
   TestCtlV3Del TestCtlV3DelNoTLS TestCtlV3DelPeerTLS TestCtlV3DelTimeout
   TestCtlV3TxnInteractiveSuccess TestCtlV3TxnInteractiveSuccessNoTLS
   TestCtlV3TxnInteractiveSuccessPeerTLS TestCtlV3TxnInteractiveFail
@@ -76,6 +76,12 @@ TESTS=(
   TestCtlV3Defrag TestCtlV3AuthDefrag
   TestCtlV3Alarm
   TestV3MetricsSecure TestV3MetricsInsecure
+  TestCtlV3Elect TestCtlV3Lock
+  TestCtlV3MakeMirror TestCtlV3MakeMirrorModifyDestPrefix TestCtlV3MakeMirrorNoDestPrefix
+  # issue 7 (backup; TestIssue6361 waits for our server to start from a data dir restored
+  # by etcd's etcdctl, TestEtcdCorruptHash for a bbolt member/snap/db)
+  TestCtlV3Snapshot TestCtlV3SnapshotCorrupt TestCtlV3SnapshotStatusBeforeRestore
+  TestCtlV3AuthSnapshot TestCtlV3AuthSnapshotJWT
 )
 
 

@@ -410,3 +410,29 @@ async fn three_members_rebuilt_from_one_snapshot() {
     let o = etcdctl(REAL_ETCDCTL, &eps[2], &["put", "dr/new", "x"], None);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// A data dir restored by the real etcdctl is etcd's layout (bbolt + etcd WAL): our
+/// server refuses it at once, naming the way out, and writes nothing into it.
+#[test]
+fn our_server_refuses_a_data_dir_restored_by_real_etcdctl() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Server::ours(&dir.path().join("ours"));
+    ctl(&ours, &["put", "k", "v"]);
+    let file = dir.path().join("s.db");
+    snapshot_save(&ours, &file);
+    drop(ours);
+    let (data, _, args) = restore(Path::new(REAL_ETCDCTL), &file, dir.path(), "etcdlayout");
+    let o = std::process::Command::new("timeout")
+        .args(["-s", "KILL", "30"])
+        .arg(our_bin("etcd-server"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("holds an etcd backend"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!data.join("member").join("kv").exists());
+}

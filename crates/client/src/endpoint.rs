@@ -104,6 +104,12 @@ fn target(endpoint: &Endpoint) -> Result<Target> {
     Ok((host.trim_matches(['[', ']']).to_string(), port))
 }
 
+/// The shortest interval between keepalive pings: grpc-go raises any smaller
+/// `keepalive.ClientParameters.Time` to this (`internal.KeepaliveMinPingTime`), and etcd's
+/// server (`--grpc-keepalive-min-time`, 5 s) closes connections that ping more often with
+/// GOAWAY `ENHANCE_YOUR_CALM`, so etcdctl's default `--keepalive-time 2s` means 10 s.
+const MIN_KEEPALIVE_TIME: Duration = Duration::from_secs(10);
+
 /// Builds the tonic endpoint for one etcd endpoint under `cfg` (always an `http://` URI:
 /// TLS, when used, is done by the [`Dialer`]'s connector).
 fn build(ep: &str, cfg: &ClientConfig) -> Result<Endpoint> {
@@ -120,7 +126,7 @@ fn build(ep: &str, cfg: &ClientConfig) -> Result<Endpoint> {
     }
     if let Some(interval) = cfg.keepalive_time.filter(|d| !d.is_zero()) {
         endpoint = endpoint
-            .http2_keep_alive_interval(interval)
+            .http2_keep_alive_interval(interval.max(MIN_KEEPALIVE_TIME))
             .keep_alive_while_idle(true);
         if let Some(timeout) = cfg.keepalive_timeout.filter(|d| !d.is_zero()) {
             endpoint = endpoint.keep_alive_timeout(timeout);

@@ -67,6 +67,7 @@ impl Member {
         if peer_server_tls.is_some() && peer_tls.is_none() && initial.len() > 1 {
             tracing::warn!("https peer URLs without --peer-cert-file, --peer-key-file and --peer-trusted-ca-file (--peer-auto-tls): connections to other members will fail");
         }
+        refuse_etcd_data_dir(&cfg)?;
         let member_dir = cfg.data_dir.join("member");
         std::fs::create_dir_all(&member_dir)
             .with_context(|| format!("cannot create data dir {}", member_dir.display()))?;
@@ -371,6 +372,20 @@ async fn publish(backend: &EtcdBackend, cfg: &Config) -> anyhow::Result<()> {
 
 /// Loads this member's identity, or bootstraps it: from the flags for a new cluster, from
 /// a running member for `--initial-cluster-state existing`.
+/// A data dir written by etcd (its bbolt backend `member/snap/db`, e.g. from the real
+/// etcdctl's `snapshot restore`) and never by us: refuse it before writing anything.
+fn refuse_etcd_data_dir(cfg: &Config) -> anyhow::Result<()> {
+    let bbolt = cfg.data_dir.join("member").join("snap").join("db");
+    if bbolt.exists() && !cfg.kv_dir().exists() {
+        bail!(
+            "data dir {} holds an etcd backend ({}), which this server cannot read: restore the snapshot with this server's etcdctl (`etcdctl snapshot restore`) instead",
+            cfg.data_dir.display(),
+            bbolt.display()
+        );
+    }
+    Ok(())
+}
+
 async fn load_identity(
     engine: &dyn Engine,
     cfg: &Config,
