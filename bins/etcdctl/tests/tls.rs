@@ -7,7 +7,6 @@
 
 mod support;
 
-
 use client::TlsConfig;
 use integration_tests::certs::{path, Ca, Leaf};
 use support::ctl::Case;
