@@ -39,7 +39,7 @@ impl EtcdBackend {
     /// raises NOSPACE (for this member) and fails with `etcdserver: mvcc: database space
     /// exceeded`.
     pub(crate) async fn check_quota(&self, cost: u64) -> Result<()> {
-        if self.quota.available(self.engine.size_bytes(), cost) {
+        if self.quota.available(cost, || self.engine.size_bytes()) {
             return Ok(());
         }
         let raise = AlarmRequest {

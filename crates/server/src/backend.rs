@@ -429,10 +429,12 @@ impl Backend for EtcdBackend {
     async fn defragment(&self) -> Result<()> {
         self.not_learner()?;
         let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || engine.defragment())
+        let done = tokio::task::spawn_blocking(move || engine.defragment())
             .await
             .map_err(|e| EtcdError::Other(format!("defragment: {e}")))?
-            .map_err(|e| EtcdError::Other(e.to_string()))
+            .map_err(|e| EtcdError::Other(e.to_string()));
+        self.quota.invalidate();
+        done
     }
 
     async fn lease_grant(&self, mut req: LeaseGrantRequest) -> Result<LeaseGrantResponse> {

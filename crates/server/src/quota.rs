@@ -5,7 +5,11 @@
 //! of metadata, a txn the costlier of its two branches' puts, a lease grant 64 bytes;
 //! anything else costs nothing and always passes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
 use etcd_proto::etcdserverpb::{request_op::Request, PutRequest, RequestOp, TxnRequest};
+use parking_lot::Mutex;
 
 /// etcd's `DefaultQuotaBytes` (2 GiB), used when the flag is 0.
 pub const DEFAULT_QUOTA_BYTES: i64 = 2 * 1024 * 1024 * 1024;
@@ -16,9 +20,31 @@ pub const LEASE_OVERHEAD: u64 = 64;
 /// Estimated cost of a key's metadata.
 const KV_OVERHEAD: u64 = 256;
 
+/// How long a backend size read for the quota check is reused: reading it asks every
+/// column family, which a write should not pay for each time (etcd reads an atomic).
+const SIZE_REFRESH: Duration = Duration::from_millis(100);
+
 /// The backend quota: `None` when disabled (a negative `--quota-backend-bytes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Quota(Option<u64>);
+#[derive(Debug)]
+pub struct Quota(Option<u64>, SizeCache);
+
+/// The last backend size read, and when.
+#[derive(Debug, Default)]
+struct SizeCache {
+    bytes: AtomicU64,
+    read_at: Mutex<Option<Instant>>,
+}
+
+impl SizeCache {
+    fn get(&self, read: impl FnOnce() -> u64) -> u64 {
+        let mut at = self.read_at.lock();
+        if at.is_none_or(|t| t.elapsed() >= SIZE_REFRESH) {
+            self.bytes.store(read(), Ordering::Relaxed);
+            *at = Some(Instant::now());
+        }
+        self.bytes.load(Ordering::Relaxed)
+    }
+}
 
 impl Quota {
     /// The quota `--quota-backend-bytes` asks for: 0 is etcd's default, negative disables.
@@ -26,9 +52,9 @@ impl Quota {
         match bytes {
             b if b < 0 => {
                 tracing::info!(quota_size_bytes = b, "disabled backend quota");
-                Quota(None)
+                Quota(None, SizeCache::default())
             }
-            0 => Quota(Some(DEFAULT_QUOTA_BYTES as u64)),
+            0 => Quota(Some(DEFAULT_QUOTA_BYTES as u64), SizeCache::default()),
             b => {
                 if b > MAX_QUOTA_BYTES {
                     tracing::warn!(
@@ -37,17 +63,23 @@ impl Quota {
                         "quota exceeds the maximum value"
                     );
                 }
-                Quota(Some(b as u64))
+                Quota(Some(b as u64), SizeCache::default())
             }
         }
     }
 
-    /// Whether a request costing `cost` fits when the backend is `size` bytes.
-    pub fn available(&self, size: u64, cost: u64) -> bool {
+    /// Forgets the size read last (after a defragment shrank the backend).
+    pub fn invalidate(&self) {
+        *self.1.read_at.lock() = None;
+    }
+
+    /// Whether a request costing `cost` fits; `size` reads the backend's size (called at
+    /// most every 100 ms, and only when the answer depends on it).
+    pub fn available(&self, cost: u64, size: impl FnOnce() -> u64) -> bool {
         match self.0 {
             _ if cost == 0 => true,
             None => true,
-            Some(max) => size.saturating_add(cost) < max,
+            Some(max) => self.1.get(size).saturating_add(cost) < max,
         }
     }
 }
@@ -83,9 +115,9 @@ mod tests {
 
     #[test]
     fn flag_values() {
-        assert_eq!(Quota::from_flag(0), Quota(Some(2 << 30)));
-        assert_eq!(Quota::from_flag(-1), Quota(None));
-        assert_eq!(Quota::from_flag(100), Quota(Some(100)));
+        assert_eq!(Quota::from_flag(0).0, Some(2 << 30));
+        assert_eq!(Quota::from_flag(-1).0, None);
+        assert_eq!(Quota::from_flag(100).0, Some(100));
     }
 
     #[test]
@@ -101,13 +133,16 @@ mod tests {
         };
         assert_eq!(cost_txn(&t), 857);
         assert_eq!(cost_txn(&TxnRequest::default()), 0);
+        let size = |bytes: u64| move || bytes;
+        assert!(Quota::from_flag(1000).available(299, size(700)));
+        assert!(!Quota::from_flag(1000).available(300, size(700)));
         let q = Quota::from_flag(1000);
-        assert!(q.available(700, 299));
-        assert!(!q.available(700, 300));
-        assert!(
-            q.available(5000, 0),
-            "requests that add nothing always pass"
-        );
-        assert!(Quota::from_flag(-1).available(u64::MAX, 10));
+        assert!(q.available(0, || unreachable!("no size read for a free request")));
+        assert!(Quota::from_flag(-1).available(10, || unreachable!("no quota")));
+        // The size read is reused for a while, and read again once invalidated.
+        assert!(q.available(1, size(10)));
+        assert!(q.available(1, size(5000)), "the cached 10 bytes answer");
+        q.invalidate();
+        assert!(!q.available(1, size(5000)));
     }
 }
