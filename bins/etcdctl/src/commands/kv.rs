@@ -18,19 +18,8 @@ const BOTH_PREFIX_AND_FROM_KEY: &str =
 const TOO_MANY_WITH_PREFIX: &str =
     "too many arguments, only accept one argument when `--prefix` or `--from-key` is set";
 
-/// clientv3's `getPrefix`: the smallest key greater than every key with this prefix.
-pub fn prefix_end(key: &[u8]) -> Vec<u8> {
-    let mut end = key.to_vec();
-    while let Some(&last) = end.last() {
-        if last < 0xff {
-            let n = end.len();
-            end[n - 1] = last + 1;
-            return end;
-        }
-        end.pop();
-    }
-    vec![0]
-}
+/// clientv3's `getPrefix` (one implementation, shared with the lock/election recipe).
+pub use concurrency::prefix_end;
 
 /// `getGetOp`.
 pub fn get_op(args: &[String], fs: &FlagSet) -> Result<RangeRequest, Exit> {
