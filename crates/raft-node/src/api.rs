@@ -3,6 +3,10 @@
 
 use std::time::Instant;
 
+/// Work that makes a state machine durable, run off the node thread (see
+/// [`Applier::sync_state`]).
+pub type SyncJob = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
 /// A committed normal entry with a non-empty payload, handed to the [`Applier`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Committed {
@@ -21,8 +25,10 @@ pub trait Applier: Send + 'static {
     /// Applies `entries` in order. Must skip entries with `index <= applied_index()`,
     /// which a restart may deliver again.
     fn apply(&mut self, entries: Vec<Committed>);
-    /// Makes the state machine durable; called before the WAL below it is purged.
-    fn sync_state(&mut self) -> Result<(), String>;
+    /// A job that makes durable everything applied so far; the WAL below it is purged
+    /// only once the job has succeeded. The node runs it on another thread and goes on
+    /// calling [`Applier::apply`] meanwhile, so the job may also cover later entries.
+    fn sync_state(&mut self) -> SyncJob;
     /// A committed membership change took effect (called in log order between `apply`
     /// calls; a restart may repeat it, like `apply`). The initial members of a new
     /// cluster arrive this way too, as entries 1..=n. Default: ignored.

@@ -49,10 +49,11 @@
 //! leadership; [`RaftStatus::progress`] is the leader's view of every member's log.
 //!
 //! # Log compaction
-//! Every [`RaftConfig::snapshot_count`] applied entries the node calls
-//! [`Applier::sync_state`], compacts raft's log to the applied index (minus
-//! [`RaftConfig::snapshot_catchup_entries`]), writes a snapshot metadata record and
-//! purges WAL segments below it.
+//! Every [`RaftConfig::snapshot_count`] applied entries the node takes a [`SyncJob`]
+//! from [`Applier::sync_state`] and runs it on another thread while it goes on
+//! applying. Once the job has made the state machine durable up to that applied index,
+//! the node compacts raft's log to it (minus [`RaftConfig::snapshot_catchup_entries`]),
+//! writes a snapshot metadata record and purges WAL segments below it.
 //!
 //! # Snapshots
 //! A follower that needs entries below the leader's compaction point gets a snapshot.
@@ -93,13 +94,14 @@ mod membership;
 mod node;
 mod read;
 mod shared;
+mod state_sync;
 mod storage;
 mod transport;
 mod worker;
 
 pub use api::{
     Applier, Committed, LeaderInfo, MemberChange, MembershipChange, NoTransport, PeerProgress,
-    RaftStats, RaftStatus, SnapshotMeta, Transport,
+    RaftStats, RaftStatus, SnapshotMeta, SyncJob, Transport,
 };
 pub use config::RaftConfig;
 pub use error::RaftError;

@@ -21,6 +21,7 @@ use crate::log_store::LogStore;
 use crate::membership::{describe_v1, describe_v2};
 use crate::read::{ReadIndexes, ReadWaiter};
 use crate::shared::{Counters, Request, Shared};
+use crate::state_sync::{PendingSync, SyncPoll};
 use crate::storage::{
     conf_state_record, entry_record, hard_state_record, snapshot_meta, snapshot_record,
 };
@@ -57,6 +58,8 @@ pub(crate) struct Worker {
     snapshot_applied: u64,
     /// The only voter is this member: campaign without waiting for a timeout.
     single_member: bool,
+    /// The state machine sync a log compaction waits for.
+    pending_sync: Option<PendingSync>,
 }
 
 impl Worker {
@@ -86,6 +89,7 @@ impl Worker {
             conf_index: booted.conf_index,
             snapshot_applied: booted.applied,
             single_member: booted.single_member,
+            pending_sync: None,
         }
     }
 
@@ -108,6 +112,10 @@ impl Worker {
         match self.run_loop() {
             Ok(()) => tracing::info!(id, "raft node stopped"),
             Err(err) => tracing::error!(id, error = %err, "raft node failed; stopping"),
+        }
+        // The state machine is closed after the node: let a running sync end first.
+        if let Some(mut pending) = self.pending_sync.take() {
+            pending.join();
         }
         self.shared.mark_stopped();
         // A stopped member leads nothing, whatever raft last thought.
@@ -426,22 +434,40 @@ impl Worker {
         Ok(())
     }
 
-    /// Every `snapshot_count` applied entries: make the state machine durable, then
-    /// compact the raft log (keeping `catchup_entries` for lagging followers) and purge
-    /// the WAL below the compaction point.
+    /// Every `snapshot_count` applied entries: start making the state machine durable
+    /// (off this thread); once that is done, compact the raft log (keeping
+    /// `catchup_entries` for lagging followers) and purge the WAL below the compaction
+    /// point.
     ///
     /// Only raft metadata is recorded: a follower that falls behind the compaction point
     /// gets a snapshot whose data the transport takes from the state machine.
     fn maybe_snapshot(&mut self) -> Result<(), RaftError> {
+        if let Some(pending) = self.pending_sync.as_mut() {
+            match pending.poll() {
+                SyncPoll::Running => {}
+                SyncPoll::Durable(applied) => {
+                    self.pending_sync = None;
+                    self.compact_log(applied)?;
+                }
+                SyncPoll::Failed(err) => {
+                    self.pending_sync = None;
+                    tracing::warn!(error = %err, "state machine sync failed; log compaction skipped");
+                }
+            }
+            return Ok(());
+        }
         let applied = self.raw.raft.raft_log.applied;
         if applied < self.snapshot_applied + self.snapshot_count {
             return Ok(());
         }
         self.snapshot_applied = applied;
-        if let Err(err) = self.applier.sync_state() {
-            tracing::warn!(error = %err, "state machine sync failed; log compaction skipped");
-            return Ok(());
-        }
+        self.pending_sync = Some(PendingSync::start(applied, self.applier.sync_state())?);
+        Ok(())
+    }
+
+    /// Compacts the log up to `applied` (which the state machine has made durable) minus
+    /// the catch-up entries, and purges the WAL below.
+    fn compact_log(&mut self, applied: u64) -> Result<(), RaftError> {
         let compact_to = applied.saturating_sub(self.catchup_entries);
         let store = self.raw.store().mem().clone();
         if compact_to < store.first_index()? {

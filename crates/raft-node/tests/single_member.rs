@@ -334,6 +334,61 @@ fn compaction_purges_wal_segments_and_restart_still_works() {
     node.stop();
 }
 
+/// A slow state machine sync (a RocksDB flush on a busy disk) must not stop the Ready
+/// loop: entries keep being applied while it runs, and the WAL is not purged below
+/// anything the sync has not made durable yet.
+#[test]
+fn applying_goes_on_while_the_state_machine_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = RaftConfig {
+        snapshot_count: 50,
+        snapshot_catchup_entries: 0,
+        wal_segment_size: 4096,
+        ..test_config(1, vec![1], dir.path())
+    };
+    let applier = RecordingApplier::default();
+    applier.log.lock().syncs_held = true;
+    let node = start(cfg, &applier);
+    let first_segment = segment_files(dir.path())[0].clone();
+    for round in 0..4 {
+        propose_concurrently(&node, &format!("held{round}"), 2, 50);
+        wait_applied_count(&applier, 100 * (round + 1));
+    }
+    let stats = node.stats();
+    assert_eq!(stats.compactions, 0, "compacted before the sync: {stats:?}");
+    assert_eq!(stats.segments_purged, 0, "{stats:?}");
+    assert!(segment_files(dir.path()).contains(&first_segment));
+    assert_eq!(applier.log.lock().syncs, 0);
+
+    applier.log.lock().syncs_held = false;
+    // The held sync covered the first 50 entries; the next one starts at once and covers
+    // all 400.
+    wait_until(WAIT, "compactions after the syncs", || {
+        node.stats().compactions >= 2
+    });
+    assert!(applier.log.lock().syncs >= 2);
+    assert!(!segment_files(dir.path()).contains(&first_segment));
+
+    // A stop waits for a sync in progress (the state machine is closed after the node).
+    applier.log.lock().syncs_held = true;
+    propose_concurrently(&node, "last", 2, 50);
+    wait_applied_count(&applier, 500);
+    // A sync that started before the hold has long finished by now.
+    thread::sleep(Duration::from_millis(100));
+    let syncs = applier.log.lock().syncs;
+    let log = applier.log.clone();
+    let releaser = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(300));
+        log.lock().syncs_held = false;
+    });
+    node.stop();
+    assert_eq!(applier.log.lock().syncs, syncs + 1, "stop did not wait");
+    releaser.join().unwrap();
+    for round in 0..4 {
+        assert_exactly_once_in_order(&applier, &format!("held{round}"), 2, 50);
+    }
+}
+
 #[test]
 fn requests_after_stop_and_bad_input_are_errors() {
     let dir = tempfile::tempdir().unwrap();

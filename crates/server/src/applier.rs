@@ -28,7 +28,7 @@ use lease::{LeaseError, Lessor, LessorConfig};
 use mvcc::{ApplyBatch, Engine, Store, WriteRequest, WriteResponse};
 use parking_lot::{Mutex, RwLock};
 use prost::Message;
-use raft_node::{Applier, Committed, MembershipChange, SnapshotMeta};
+use raft_node::{Applier, Committed, MembershipChange, SnapshotMeta, SyncJob};
 use tokio::sync::broadcast;
 
 use crate::alarms::Alarms;
@@ -326,8 +326,9 @@ impl Applier for KvApplier {
         }
     }
 
-    fn sync_state(&mut self) -> Result<(), String> {
-        self.engine.flush().map_err(|e| e.to_string())
+    fn sync_state(&mut self) -> SyncJob {
+        let engine = self.engine.clone();
+        Box::new(move || engine.flush().map_err(|e| e.to_string()))
     }
 
     fn apply_membership(&mut self, change: MembershipChange) {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use raft_node::{Applier, Committed, SnapshotMeta, SnapshotSource};
+use raft_node::{Applier, Committed, SnapshotMeta, SnapshotSource, SyncJob};
 
 /// The replicated state.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -67,8 +67,8 @@ impl Applier for KvMachine {
         }
     }
 
-    fn sync_state(&mut self) -> Result<(), String> {
-        Ok(())
+    fn sync_state(&mut self) -> SyncJob {
+        Box::new(|| Ok(()))
     }
 
     fn restore_snapshot(&mut self, meta: SnapshotMeta, data: Vec<u8>) -> Result<(), String> {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Mutex, RwLock};
-use raft_node::{Applier, Committed, MembershipChange, RaftConfig, RaftNode, Transport};
+use raft_node::{Applier, Committed, MembershipChange, RaftConfig, RaftNode, SyncJob, Transport};
 
 /// What a [`RecordingApplier`] saw; survives node restarts (shared through an `Arc`).
 #[derive(Debug, Default)]
@@ -22,8 +22,10 @@ pub struct AppliedLog {
     pub delivered: Vec<u64>,
     /// The consistent index reported by `applied_index()`.
     pub applied: u64,
-    /// `sync_state` calls.
+    /// Sync jobs that completed.
     pub syncs: u64,
+    /// Sync jobs wait while this is true (a slow disk under the state machine).
+    pub syncs_held: bool,
     /// Membership changes, as delivered (restarts may repeat them).
     pub memberships: Vec<MembershipChange>,
 }
@@ -80,9 +82,15 @@ impl Applier for RecordingApplier {
         }
     }
 
-    fn sync_state(&mut self) -> Result<(), String> {
-        self.log.lock().syncs += 1;
-        Ok(())
+    fn sync_state(&mut self) -> SyncJob {
+        let log = self.log.clone();
+        Box::new(move || {
+            while log.lock().syncs_held {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            log.lock().syncs += 1;
+            Ok(())
+        })
     }
 
     fn apply_membership(&mut self, change: MembershipChange) {
