@@ -16,7 +16,6 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use crate::backend::Backend;
-use crate::caller::caller;
 use crate::member_store::{recipe_status, run_cancellable, MemberStore};
 
 /// etcd's `ErrMissingLeaderKey`.
@@ -32,12 +31,6 @@ pub struct ElectionService {
 impl ElectionService {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Self { backend }
-    }
-
-    /// The member as the request's caller sees it.
-    async fn store<T>(&self, req: &Request<T>) -> Result<Arc<MemberStore>, Status> {
-        let who = caller(&*self.backend, req).await.map_err(recipe_status)?;
-        Ok(Arc::new(MemberStore::new(self.backend.clone(), who)))
     }
 }
 
@@ -70,7 +63,7 @@ impl election_server::Election for ElectionService {
         &self,
         req: Request<CampaignRequest>,
     ) -> Result<Response<CampaignResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let req = req.into_inner();
         let resp = run_cancellable(move |ctx| async move {
             let session = Session::orphaned(store, req.lease)
@@ -99,7 +92,7 @@ impl election_server::Election for ElectionService {
         &self,
         req: Request<ProclaimRequest>,
     ) -> Result<Response<ProclaimResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let req = req.into_inner();
         let (_session, mut election) = resume(store, req.leader).await?;
         election
@@ -115,7 +108,7 @@ impl election_server::Election for ElectionService {
         &self,
         req: Request<LeaderRequest>,
     ) -> Result<Response<LeaderResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let session = Session::orphaned(store, NO_SESSION_LEASE)
             .await
             .map_err(recipe_status)?;
@@ -133,7 +126,7 @@ impl election_server::Election for ElectionService {
         &self,
         req: Request<LeaderRequest>,
     ) -> Result<Response<Self::ObserveStream>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let session = Session::orphaned(store, NO_SESSION_LEASE)
             .await
             .map_err(recipe_status)?;
@@ -148,7 +141,7 @@ impl election_server::Election for ElectionService {
         &self,
         req: Request<ResignRequest>,
     ) -> Result<Response<ResignResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let (_session, mut election) = resume(store, req.into_inner().leader).await?;
         election
             .resign(&CancellationToken::new())

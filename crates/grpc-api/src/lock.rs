@@ -11,7 +11,6 @@ use etcd_proto::v3lockpb::{
 use tonic::{Request, Response, Status};
 
 use crate::backend::Backend;
-use crate::caller::caller;
 use crate::member_store::{recipe_status, run_cancellable, MemberStore};
 
 pub struct LockService {
@@ -22,18 +21,12 @@ impl LockService {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         Self { backend }
     }
-
-    /// The member as the request's caller sees it.
-    async fn store<T>(&self, req: &Request<T>) -> Result<Arc<MemberStore>, Status> {
-        let who = caller(&*self.backend, req).await.map_err(recipe_status)?;
-        Ok(Arc::new(MemberStore::new(self.backend.clone(), who)))
-    }
 }
 
 #[tonic::async_trait]
 impl Lock for LockService {
     async fn lock(&self, req: Request<LockRequest>) -> Result<Response<LockResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let req = req.into_inner();
         let resp = run_cancellable(move |ctx| async move {
             let session = Session::orphaned(store, req.lease)
@@ -54,7 +47,7 @@ impl Lock for LockService {
         &self,
         req: Request<UnlockRequest>,
     ) -> Result<Response<UnlockResponse>, Status> {
-        let store = self.store(&req).await?;
+        let store = MemberStore::for_caller(&self.backend, &req).await?;
         let header = concurrency::delete(&*store, &req.into_inner().key)
             .await
             .map_err(recipe_status)?;

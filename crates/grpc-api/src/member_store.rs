@@ -16,7 +16,10 @@ use etcd_proto::mvccpb::Event;
 use futures::stream::{self, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError};
 
+use tonic::{Request, Status};
+
 use crate::backend::{fill, AuthInfo, Backend, EventBatch};
+use crate::caller::caller;
 use crate::errors::EtcdError;
 use crate::validate;
 
@@ -29,6 +32,16 @@ pub struct MemberStore {
 impl MemberStore {
     pub fn new(backend: Arc<dyn Backend>, who: AuthInfo) -> Self {
         MemberStore { backend, who }
+    }
+
+    /// The member as the caller of `req` sees it (the lock and election services'
+    /// first step of every RPC).
+    pub async fn for_caller<T>(
+        backend: &Arc<dyn Backend>,
+        req: &Request<T>,
+    ) -> Result<Arc<MemberStore>, Status> {
+        let who = caller(&**backend, req).await.map_err(recipe_status)?;
+        Ok(Arc::new(MemberStore::new(backend.clone(), who)))
     }
 }
 
